@@ -1,0 +1,26 @@
+"""Shared fixtures. Real data lives in ../shared/data (never copied into the repo)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("CODEGEN_SHARED_DATA", REPO.parent / "shared" / "data"))
+XLCOST_DIR = SHARED_DATA / "raw" / "xlcost"
+
+
+@pytest.fixture(scope="session")
+def xlcost_dir() -> Path:
+    """The real XLCoST release files; tests that need them skip when ../shared is absent."""
+    if not (XLCOST_DIR / "pair_data_tok_full_desc" / "Python-desc").is_dir():
+        pytest.skip(f"real XLCoST files not found at {XLCOST_DIR} (../shared/data is absent)")
+    return XLCOST_DIR
+
+
+@pytest.fixture(autouse=True)
+def _offline_hub(monkeypatch):
+    """Tests never reach a hub: make any accidental download fail fast instead of hanging."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
