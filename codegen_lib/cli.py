@@ -1,0 +1,240 @@
+"""The command line: ``python -m codegen_lib`` (or ``codegen``) with ``train``, ``generate``, ``evaluate``.
+
+The README and chapter 07 show the main commands::
+
+    python -m codegen_lib train --preset tiny --out runs/tiny           # offline corpus, minutes on a CPU
+    python -m codegen_lib train --preset seed --dataset xlcost --data-dir ../shared/data/raw/xlcost --out runs/seed
+    python -m codegen_lib train --out runs/seed --resume                 # continue exactly where it stopped
+    python -m codegen_lib generate --checkpoint runs/tiny "Write a function `add_two(x)` that adds 2 to x."
+    python -m codegen_lib evaluate --checkpoint runs/tiny --dataset tasks --split test --out results.json
+    accelerate launch -m codegen_lib train --preset seed --out runs/seed  # the same loop on several GPUs
+
+Heavy imports (torch, datasets, the model) happen inside the subcommands, so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+MODEL_PRESETS = ("seed", "tiny", "small", "improved")
+DEFAULT_VOCAB = {"tiny": 1000}  # other presets: 8000 (ModelConfig's placeholder size)
+
+EPILOG = """\
+examples:
+  python -m codegen_lib train --preset tiny --out runs/tiny
+  python -m codegen_lib train --preset seed --dataset xlcost --data-dir ../shared/data/raw/xlcost --out runs/seed
+  python -m codegen_lib train --out runs/tiny --resume
+  python -m codegen_lib generate --checkpoint runs/tiny "Write a function `double(x)` that returns 2 * x."
+  python -m codegen_lib generate --checkpoint runs/tiny --strategy beam --beam-size 4 --no-repeat-ngram 3 "..."
+  python -m codegen_lib evaluate --checkpoint runs/tiny --dataset tasks --split test --out results.json
+  accelerate launch -m codegen_lib train --preset seed --out runs/seed      # several GPUs, same loop
+
+A run directory holds best/ (lowest validation loss; what generate/evaluate load), last/ (for --resume)
+and history.json (step and epoch losses, learning rate, tokens/s, device).
+"""
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows defaults and keeps the epilog's line breaks."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed so the book can print ``--help``)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m codegen_lib",
+        description="Train, run and evaluate the from-scratch seq2seq Transformer for Python code generation.",
+        epilog=EPILOG, formatter_class=_Formatter)
+    sub = parser.add_subparsers(dest="command", metavar="{train,generate,evaluate}")
+    sub.required = True
+
+    # ---- train
+    t = sub.add_parser(
+        "train", formatter_class=_Formatter, epilog=EPILOG,
+        help="train a model (BPE tokenizer + Transformer) and write a run directory",
+        description="Train a byte-level BPE tokenizer on the training split's prompts and code, then the "
+                    "Transformer with teacher forcing. Writes OUT/best, OUT/last and OUT/history.json.")
+    t.add_argument("--preset", choices=MODEL_PRESETS, default="seed",
+                   help="model preset (ModelConfig.preset): seed = the report's model, tiny = tests/fast mode")
+    t.add_argument("--train-preset", choices=("seed", "tiny", "small", "improved"), default=None,
+                   help="training recipe (TrainConfig.preset); default: the same name as --preset")
+    t.add_argument("--dataset", default="tasks",
+                   help="corpus name for codegen_lib.data.load_corpus: tasks (generated, offline), xlcost, "
+                        "alpaca, merged, stdlib")
+    t.add_argument("--data-dir", default=None, help="local files for xlcost/alpaca; unset = the hub")
+    t.add_argument("--out", default="runs/default", help="run directory")
+    t.add_argument("--resume", action="store_true",
+                   help="continue exactly from OUT/last (its saved configs and tokenizer are used)")
+    t.add_argument("--overwrite", action="store_true", help="delete a previous run in OUT and start afresh")
+    t.add_argument("--epochs", type=int, default=None, help="override the preset's number of epochs")
+    t.add_argument("--max-steps", type=int, default=None, help="override the preset's step limit")
+    t.add_argument("--batch-size", type=int, default=None, help="override the preset's batch size")
+    t.add_argument("--lr", type=float, default=None, help="override the preset's peak learning rate")
+    t.add_argument("--save-every", type=int, default=None, help="also write OUT/last every N steps")
+    t.add_argument("--vocab-size", type=int, default=None,
+                   help="BPE vocabulary size (default: 1000 for tiny, 8000 otherwise)")
+    t.add_argument("--seed", type=int, default=0, help="seeds the corpus split, initialisation and data order")
+    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to train")
+    t.add_argument("--mixed-precision", choices=("auto", "no", "bf16", "fp16"), default=None,
+                   help="GPU autocast (auto = bf16 if supported, else fp16; always off on CPU)")
+    t.add_argument("--max-train-rows", type=int, default=None,
+                   help="train on the first N rows only (quick experiments)")
+    t.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+
+    # ---- generate
+    g = sub.add_parser(
+        "generate", formatter_class=_Formatter, epilog=EPILOG, help="generate code for prompts",
+        description="Load a checkpoint (a run directory uses its best/) and print the generated code.")
+    g.add_argument("prompts", nargs="+", metavar="PROMPT", help='prompt text(s); "-" reads one prompt from stdin')
+    g.add_argument("--checkpoint", required=True, help="checkpoint or run directory")
+    g.add_argument("--strategy", choices=("greedy", "beam", "sample"), default="greedy", help="decoding strategy")
+    g.add_argument("--beam-size", type=int, default=4, help="beams (strategy beam)")
+    g.add_argument("--length-penalty", type=float, default=1.0, help="beam score / length**penalty")
+    g.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (strategy sample)")
+    g.add_argument("--top-k", type=int, default=0, help="sample from the k most likely tokens (0 = all)")
+    g.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1.0 = off)")
+    g.add_argument("--no-repeat-ngram", type=int, default=0,
+                   help="forbid repeating any n-gram of this size (0 = off); guards against loops")
+    g.add_argument("--max-new-tokens", type=int, default=256, help="longest output in tokens")
+    g.add_argument("--seed", type=int, default=None, help="makes sampling reproducible")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run")
+
+    # ---- evaluate
+    e = sub.add_parser(
+        "evaluate", formatter_class=_Formatter, epilog=EPILOG, help="score a checkpoint on a dataset split",
+        description="Generate for a dataset split and score it (codegen_lib.evaluate: exact match, BLEU, "
+                    "syntax validity, pass@k where the split has tests).")
+    e.add_argument("--checkpoint", required=True, help="checkpoint or run directory")
+    e.add_argument("--dataset", default="tasks", help="corpus name (see train --dataset)")
+    e.add_argument("--data-dir", default=None, help="local files for xlcost/alpaca; unset = the hub")
+    e.add_argument("--split", default="test", help="split to score (tasks: validation, test, test_unseen)")
+    e.add_argument("--out", default=None, help="write the results as JSON here")
+    e.add_argument("--num-samples", type=int, default=1, help="samples per prompt for pass@k (1 = greedy)")
+    e.add_argument("--limit", type=int, default=None, help="score only the first N rows")
+    e.add_argument("--strategy", choices=("greedy", "beam", "sample"), default="greedy", help="decoding strategy")
+    e.add_argument("--max-new-tokens", type=int, default=256, help="longest output in tokens")
+    e.add_argument("--seed", type=int, default=0, help="corpus seed and sampling seed")
+    e.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run")
+    return parser
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was requested but no CUDA GPU is available")
+    return "cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name)
+
+
+def _split(corpus, names: tuple[str, ...], what: str):
+    for name in names:
+        if name in corpus:
+            return corpus[name]
+    raise ValueError(f"the corpus has no {what} split (looked for {names}; it has {sorted(corpus)})")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from codegen_lib.config import ModelConfig
+    from codegen_lib.data import load_corpus
+    from codegen_lib.tokenizer import load_tokenizer, train_tokenizer
+    from codegen_lib.train import CheckpointError, TrainConfig, train
+
+    out = Path(args.out)
+    last = out / "last"
+    overrides = {k: v for k, v in {"epochs": args.epochs, "max_steps": args.max_steps, "batch_size": args.batch_size,
+                                   "lr": args.lr, "save_every": args.save_every,
+                                   "mixed_precision": args.mixed_precision}.items() if v is not None}
+    overrides["device"] = args.device
+    if args.no_progress:
+        overrides["progress"] = False
+    if args.resume:
+        if not (last / "config.json").is_file():
+            raise CheckpointError(f"--resume: there is no checkpoint at {last}")
+        saved = json.loads((last / "config.json").read_text(encoding="utf-8"))
+        model_cfg = ModelConfig.from_dict(saved["model_config"])
+        train_cfg = TrainConfig.from_dict({**saved["train_config"], **overrides})
+        tokenizer = load_tokenizer(last / "tokenizer")
+        if {k for k in overrides if k in ("epochs", "max_steps", "batch_size", "lr")}:
+            print("note: changing epochs/max-steps/batch-size/lr on --resume changes the schedule; "
+                  "the continuation is then not identical to an uninterrupted run", file=sys.stderr)
+    else:
+        if (out / "last").exists() or (out / "best").exists():
+            if not args.overwrite:
+                raise ValueError(f"{out} already holds a run: pass --resume to continue it or --overwrite "
+                                 "to start afresh")
+            for name in ("best", "last", "history.json"):
+                path = out / name
+                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        train_cfg = TrainConfig.preset(args.train_preset or args.preset, seed=args.seed, **overrides)
+        model_cfg = None  # built once the tokenizer knows its vocabulary size
+    corpus = load_corpus(args.dataset, data_dir=args.data_dir, seed=train_cfg.seed)
+    train_ds = _split(corpus, ("train",), "training")
+    val_ds = _split(corpus, ("validation", "valid", "dev"), "validation")
+    if args.max_train_rows is not None:
+        train_ds = train_ds.select(range(min(args.max_train_rows, len(train_ds))))
+    if not args.resume:
+        vocab_size = args.vocab_size or DEFAULT_VOCAB.get(args.preset, 8000)
+        texts = [text for column in ("prompt", "code") for text in train_ds[column]]
+        tokenizer = train_tokenizer(texts, vocab_size=vocab_size)
+        model_cfg = ModelConfig.preset(args.preset, src_vocab_size=tokenizer.vocab_size,
+                                       tgt_vocab_size=tokenizer.vocab_size)
+    print(f"training {args.preset if not args.resume else 'resumed'} model on {args.dataset}: {len(train_ds)} train / "
+          f"{len(val_ds)} validation rows, vocab {tokenizer.vocab_size}, out {out}", file=sys.stderr)
+    history = train(model_cfg, train_cfg, tokenizer, train_ds, val_ds, out, resume=args.resume)
+    best = history.get("best_val_loss")
+    print(json.dumps({"out": str(out), "steps": history["steps"][-1]["step"] if history["steps"] else 0,
+                      "epochs": len(history["epochs"]), "best_val_loss": best,
+                      "stopped_early": history.get("stopped_early", False),
+                      "train_time_s": round(history["train_time_s"], 1), "device": history.get("device")}))
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from codegen_lib.decode import generate
+    from codegen_lib.train import load_checkpoint
+
+    prompts = [sys.stdin.read() if p == "-" else p for p in args.prompts]
+    model, tokenizer, _ = load_checkpoint(args.checkpoint, map_location=_device(args.device))
+    codes = generate(model, tokenizer, prompts, strategy=args.strategy, max_new_tokens=args.max_new_tokens,
+                     beam_size=args.beam_size, length_penalty=args.length_penalty, temperature=args.temperature,
+                     top_k=args.top_k, top_p=args.top_p, no_repeat_ngram_size=args.no_repeat_ngram, seed=args.seed)
+    for i, code in enumerate(codes):
+        if len(codes) > 1:
+            print(f"# --- prompt {i + 1}: {prompts[i][:70]}")
+        print(code)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    try:
+        from codegen_lib import evaluate as evaluation
+    except ImportError as e:  # the evaluation module lands separately; keep the command's slot
+        raise ValueError(f"codegen_lib.evaluate is not available in this installation ({e})") from e
+    results = evaluation.evaluate_checkpoint(
+        args.checkpoint, dataset=args.dataset, data_dir=args.data_dir, split=args.split, limit=args.limit,
+        num_samples=args.num_samples, strategy=args.strategy, max_new_tokens=args.max_new_tokens,
+        seed=args.seed, device=_device(args.device), out=args.out)
+    print(json.dumps(results, indent=2, default=str))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m codegen_lib`` and the ``codegen`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, FileNotFoundError) as e:  # CheckpointError is a ValueError
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

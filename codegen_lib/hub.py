@@ -1,0 +1,155 @@
+"""Hugging Face hub access that fails fast, with an error that names the offline alternative.
+
+Everything in ``codegen_lib`` that reaches the hub (datasets in ``data``, the CodeLlama tokenizer in
+``tokenizer``, CodeBERT in ``metrics``) goes through this module, so that a reader without network gets one
+kind of error, :class:`HubUnavailableError`, instead of a hang or a stack of ``httpx``/``requests`` frames.
+
+    with hub_errors("the XLCoST dataset", 'load_corpus("xlcost", data_dir=...)'):
+        ensure_hub_reachable("the XLCoST dataset", 'load_corpus("xlcost", data_dir=...)')
+        ds = datasets.load_dataset(...)
+
+Chapter 01 (data) and chapter 02 (tokenizers) use it; nothing here downloads at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlparse
+
+__all__ = [
+    "HubUnavailableError",
+    "hub_offline",
+    "ensure_hub_reachable",
+    "is_connection_error",
+    "hub_errors",
+]
+
+OFFLINE_FLAGS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")  # any one set = offline
+DEFAULT_ENDPOINT = "https://huggingface.co"
+PROBE_TIMEOUT_S = 3.0  # the quick TCP probe before a download; a refused or silent host fails within this
+
+# Exception class names (anywhere in the cause chain) that mean "could not reach the hub", as raised by
+# requests, httpx, urllib3, huggingface_hub and datasets. Matched by name so that no optional client library
+# has to be imported to recognise its errors.
+_CONNECTION_ERROR_NAMES = frozenset(
+    {
+        "ConnectionError",
+        "ConnectTimeout",
+        "ConnectError",
+        "ReadTimeout",
+        "Timeout",
+        "TimeoutException",
+        "TransportError",
+        "NetworkError",
+        "ProxyError",
+        "MaxRetryError",
+        "NewConnectionError",
+        "NameResolutionError",
+        "OfflineModeIsEnabled",
+        "LocalEntryNotFoundError",
+    }
+)
+_CONNECTION_MESSAGES = (
+    "couldn't reach",
+    "could not reach",
+    "offline mode",
+    "hf_hub_offline",
+    "hf_datasets_offline",
+    "connection error",
+    "name resolution",
+    "failed to establish a new connection",
+    "network is unreachable",
+    "cannot find the requested files in the local cache",
+)
+
+
+class HubUnavailableError(RuntimeError):
+    """The Hugging Face hub cannot be reached (no network, a firewall, or ``HF_HUB_OFFLINE=1``).
+
+    The message always names what was being fetched and the offline alternative, e.g.
+    ``load_corpus("xlcost", data_dir=...)`` or the offline corpora ``"tasks"`` / ``"stdlib"``.
+    """
+
+
+def hub_offline() -> bool:
+    """True when the environment asks for offline mode (``HF_HUB_OFFLINE``, ``HF_DATASETS_OFFLINE`` or
+    ``TRANSFORMERS_OFFLINE`` set to 1/true/yes/on). Read at call time, not at import time."""
+    return any(os.environ.get(flag, "").strip().lower() in ("1", "true", "yes", "on") for flag in OFFLINE_FLAGS)
+
+
+def _message(what: str, alternative: str, cause: str) -> str:
+    return (
+        f"Cannot load {what} from the Hugging Face hub: {cause}. "
+        f"Offline, use {alternative} instead, or the offline corpora load_corpus('tasks') / "
+        "load_corpus('stdlib'), which need no network."
+    )
+
+
+def _probe_target() -> tuple[str, int]:
+    """(host, port) that a hub request would open first: the HTTPS proxy if one is set, else the endpoint."""
+    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+    url = urlparse(proxy or os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT))
+    host = url.hostname or "huggingface.co"
+    port = url.port or (80 if url.scheme == "http" else 443)
+    return host, port
+
+
+def ensure_hub_reachable(what: str, alternative: str, *, timeout: float = PROBE_TIMEOUT_S) -> None:
+    """Raise :class:`HubUnavailableError` quickly if the hub cannot be reached; return None if it can.
+
+    Offline mode (see :func:`hub_offline`) raises at once. Otherwise one TCP connection to the hub endpoint
+    (``HF_ENDPOINT``, default huggingface.co:443, or the HTTPS proxy when one is set) must open within
+    ``timeout`` seconds: this is what keeps a machine without network from hanging inside a download.
+
+    Args:
+        what: what is being loaded, for the message (e.g. ``"the XLCoST dataset"``).
+        alternative: the offline way to get it, for the message (e.g. ``'load_corpus("xlcost", data_dir=...)'``).
+        timeout: seconds to wait for the TCP connection.
+    """
+    if hub_offline():
+        raise HubUnavailableError(_message(what, alternative, "offline mode is set (HF_HUB_OFFLINE or similar)"))
+    host, port = _probe_target()
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as err:  # refused, unreachable, DNS failure, timeout (socket.timeout is an OSError)
+        raise HubUnavailableError(
+            _message(what, alternative, f"{host}:{port} is unreachable ({type(err).__name__}: {err})")
+        ) from err
+
+
+def is_connection_error(err: BaseException) -> bool:
+    """True if ``err`` (or anything in its ``__cause__``/``__context__`` chain) means the hub was unreachable."""
+    seen: set[int] = set()
+    cur: BaseException | None = err
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, (ConnectionError, TimeoutError, socket.gaierror)):
+            return True
+        if any(cls.__name__ in _CONNECTION_ERROR_NAMES for cls in type(cur).__mro__):
+            return True
+        text = str(cur).lower()
+        if any(m in text for m in _CONNECTION_MESSAGES):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+@contextmanager
+def hub_errors(what: str, alternative: str) -> Iterator[None]:
+    """Turn connection/offline errors raised inside the block into :class:`HubUnavailableError`.
+
+    Other errors (a wrong dataset name, a bug) pass through unchanged.
+    """
+    try:
+        yield
+    except HubUnavailableError:
+        raise
+    except Exception as err:
+        if not is_connection_error(err):
+            raise
+        first_line = (str(err).splitlines() or [repr(err)])[0]
+        raise HubUnavailableError(_message(what, alternative, f"{type(err).__name__}: {first_line}")) from err

@@ -1,0 +1,247 @@
+"""The encoder-decoder Transformer (chapter 06; the report's listing 4.6), its KV cache and factory.
+
+Differences from the report's listing, each deliberate and small:
+
+* the pad id is configurable (the report hard-codes 0);
+* the target mask blocks pad *keys* (plus the future), (B, 1, T, T); the report blocks pad *queries*,
+  which leaves whole rows masked. Both give identical logits at non-pad positions, the only ones the
+  loss reads;
+* ``encode`` / ``decode`` are separate methods, and ``decode`` takes an optional :class:`KVCache`;
+* ``return_attention=True`` collects every layer's attention weights in bertviz's format;
+* ``norm_first=True`` gives pre-LN layers plus a final LayerNorm after each stack;
+* ``tie_embeddings=True`` shares one matrix between the encoder embedding, decoder embedding and
+  output projection.
+
+Embedding scale: the report adds the positional encoding to the raw embedding (no sqrt(d_model)
+factor), and we keep that for untied embeddings: ``nn.Embedding`` starts at N(0, 1), the same scale as
+the sinusoids. Tied embeddings double as the output projection, so they start at N(0, 1/d_model)
+(well-scaled logits) and are multiplied by sqrt(d_model) on the way in (unit-scale inputs again), as in
+Vaswani et al. (2017).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .layers import DecoderLayer, EncoderLayer, LayerCache
+from .positional import PositionalEncoding
+
+__all__ = ["Transformer", "KVCache", "build_model", "causal_mask"]
+
+
+def causal_mask(size: int, offset: int = 0, device: torch.device | str | None = None) -> torch.Tensor:
+    """(size, offset + size) bool mask: query i (at position offset + i) may see keys 0 .. offset + i."""
+    return torch.ones(size, offset + size, dtype=torch.bool, device=device).tril(diagonal=offset)
+
+
+class KVCache:
+    """Keys and values of every decoder layer, for incremental decoding (chapter 08).
+
+    Self-attention keys/values grow by the new tokens at each ``decode`` call; cross-attention
+    keys/values are computed from the encoder output on the first call and reused afterwards.
+    """
+
+    def __init__(self, num_layers: int):
+        self.layers = [LayerCache() for _ in range(num_layers)]
+
+    @property
+    def length(self) -> int:
+        """Number of target tokens already decoded (the position of the next token)."""
+        k = self.layers[0].self_k if self.layers else None
+        return 0 if k is None else k.size(2)
+
+    def reorder(self, beam_indices: torch.Tensor) -> None:
+        """Keep rows ``beam_indices`` (a (B',) long tensor) of every cached tensor; beam search calls
+        this after choosing which hypotheses survive (rows may repeat)."""
+        for layer in self.layers:
+            for name in ("self_k", "self_v", "cross_k", "cross_v"):
+                t = getattr(layer, name)
+                if t is not None:
+                    setattr(layer, name, t.index_select(0, beam_indices.to(t.device)))  # (B', H, L, d_k)
+
+
+class Transformer(nn.Module):
+    """The report's encoder-decoder Transformer (chapter 06, listing 4.6).
+
+    Args (the report's, in its order):
+        src_vocab_size, tgt_vocab_size: vocabulary sizes V.
+        d_model: width D.  num_heads: heads H.  num_layers: encoder layers (= decoder layers).
+        d_ff: feed-forward hidden width.  max_seq_length: longest source or target sequence.
+        dropout: dropout probability.
+    Keyword-only extensions:
+        pad_id: padding token id (0 in the report).
+        norm_first: pre-LN layers (False = the report's post-LN).
+        tie_embeddings: share encoder/decoder embeddings and the output projection.
+
+    ``build_model(cfg)`` is the usual way to build one; it sets :attr:`config` with separate source and
+    target limits. A plain constructor sets both limits to ``max_seq_length``.
+    """
+
+    def __init__(
+        self,
+        src_vocab_size: int,
+        tgt_vocab_size: int,
+        d_model: int,
+        num_heads: int,
+        num_layers: int,
+        d_ff: int,
+        max_seq_length: int,
+        dropout: float,
+        *,
+        pad_id: int = 0,
+        norm_first: bool = False,
+        tie_embeddings: bool = False,
+    ):
+        super().__init__()
+        self.config = ModelConfig(
+            src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, d_model=d_model,
+            num_heads=num_heads, num_layers=num_layers, d_ff=d_ff, max_src_len=max_seq_length,
+            max_tgt_len=max_seq_length, dropout=dropout, pad_id=pad_id, norm_first=norm_first,
+            tie_embeddings=tie_embeddings,
+        )  # validates every argument with a clear message
+        self.pad_id = pad_id
+        self.encoder_embedding = nn.Embedding(src_vocab_size, d_model)
+        self.decoder_embedding = nn.Embedding(tgt_vocab_size, d_model)
+        self.positional_encoding = PositionalEncoding(d_model, max_seq_length)
+        self.encoder_layers = nn.ModuleList(
+            [EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first) for _ in range(num_layers)]
+        )
+        self.decoder_layers = nn.ModuleList(
+            [DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first) for _ in range(num_layers)]
+        )
+        # pre-LN stacks end un-normalised, so they get a final LayerNorm; post-LN ones already end in one
+        self.encoder_norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+        self.decoder_norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+        self.fc = nn.Linear(d_model, tgt_vocab_size)  # D -> V logits
+        self.dropout = nn.Dropout(dropout)
+        self.embed_scale = 1.0
+        if tie_embeddings:
+            nn.init.normal_(self.decoder_embedding.weight, std=d_model**-0.5)
+            self.encoder_embedding.weight = self.decoder_embedding.weight
+            self.fc.weight = self.decoder_embedding.weight
+            self.embed_scale = math.sqrt(d_model)
+
+    @property
+    def generator(self) -> nn.Linear:
+        """The output projection D -> V (an alias of ``fc``, the report's name)."""
+        return self.fc
+
+    def set_fast_attention(self, enabled: bool = True) -> None:
+        """Use the fused attention kernel (True) or force the teaching path everywhere (False)."""
+        for module in self.modules():
+            if hasattr(module, "fast_path"):
+                module.fast_path = enabled
+
+    def new_cache(self) -> KVCache:
+        """An empty :class:`KVCache` for incremental decoding."""
+        return KVCache(len(self.decoder_layers))
+
+    def generate_mask(self, src: torch.Tensor, tgt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """src (B, S), tgt (B, T) -> src_mask (B, 1, 1, S), tgt_mask (B, 1, T, T); True = may attend."""
+        src_mask = (src != self.pad_id).unsqueeze(1).unsqueeze(2)  # (B, 1, 1, S)
+        tgt_keys = (tgt != self.pad_id).unsqueeze(1).unsqueeze(2)  # (B, 1, 1, T)
+        nopeak = causal_mask(tgt.size(1), device=tgt.device)  # (T, T)
+        return src_mask, tgt_keys & nopeak  # (B, 1, T, T)
+
+    def _embed(self, embedding: nn.Embedding, ids: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        x = embedding(ids) * self.embed_scale if self.embed_scale != 1.0 else embedding(ids)  # (B, T, D)
+        return self.dropout(self.positional_encoding(x, offset))  # (B, T, D)
+
+    def encode(
+        self, src: torch.Tensor, src_mask: torch.Tensor | None = None, return_attention: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """src (B, S) ids -> memory (B, S, D). ``src_mask`` defaults to the padding mask (B, 1, 1, S).
+
+        With ``return_attention`` also returns the encoder self-attention weights, one (B, H, S, S) per layer.
+        """
+        if src.size(1) > self.config.max_src_len:
+            raise ValueError(
+                f"source length {src.size(1)} exceeds max_src_len {self.config.max_src_len}; truncate the prompt"
+            )
+        if src_mask is None:
+            src_mask = (src != self.pad_id).unsqueeze(1).unsqueeze(2)  # (B, 1, 1, S)
+        x = self._embed(self.encoder_embedding, src)  # (B, S, D)
+        weights = []
+        for layer in self.encoder_layers:
+            if return_attention:
+                x, w = layer(x, src_mask, need_weights=True)  # (B, S, D), (B, H, S, S)
+                weights.append(w)
+            else:
+                x = layer(x, src_mask)  # (B, S, D)
+        x = self.encoder_norm(x)
+        return (x, weights) if return_attention else x
+
+    def decode(
+        self,
+        tgt: torch.Tensor,
+        memory: torch.Tensor,
+        src_mask: torch.Tensor | None,
+        tgt_mask: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        return_attention: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """tgt (B, T) ids, memory (B, S, D) -> hidden states (B, T, D); apply ``fc`` for logits.
+
+        ``tgt_mask`` defaults to causal + target padding. With a ``cache``, ``tgt`` holds only the new
+        tokens; their positions continue from ``cache.length`` and the cache is updated in place.
+        With ``return_attention`` also returns per-layer self- (B, H, T, T) and cross- (B, H, T, S) weights.
+        """
+        offset = cache.length if cache is not None else 0
+        if offset + tgt.size(1) > self.config.max_tgt_len:
+            raise ValueError(
+                f"target length {offset + tgt.size(1)} exceeds max_tgt_len {self.config.max_tgt_len}"
+            )
+        if tgt_mask is None:
+            if cache is None:
+                tgt_keys = (tgt != self.pad_id).unsqueeze(1).unsqueeze(2)  # (B, 1, 1, T)
+                tgt_mask = tgt_keys & causal_mask(tgt.size(1), device=tgt.device)  # (B, 1, T, T)
+            elif tgt.size(1) > 1:
+                tgt_mask = causal_mask(tgt.size(1), offset, device=tgt.device)  # (T, offset + T)
+            # else: one new token may see every cached token, no mask needed
+        x = self._embed(self.decoder_embedding, tgt, offset)  # (B, T, D)
+        self_weights, cross_weights = [], []
+        for i, layer in enumerate(self.decoder_layers):
+            layer_cache = cache.layers[i] if cache is not None else None
+            if return_attention:
+                x, sw, cw = layer(x, memory, src_mask, tgt_mask, layer_cache, need_weights=True)
+                self_weights.append(sw)  # (B, H, T, T)
+                cross_weights.append(cw)  # (B, H, T, S)
+            else:
+                x = layer(x, memory, src_mask, tgt_mask, layer_cache)  # (B, T, D)
+        x = self.decoder_norm(x)
+        return (x, self_weights, cross_weights) if return_attention else x
+
+    def forward(
+        self, src: torch.Tensor, tgt: torch.Tensor, return_attention: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, dict[str, list[torch.Tensor]]]:
+        """src (B, S), tgt (B, T) -> logits (B, T, V).
+
+        With ``return_attention=True`` returns ``(logits, {"encoder": [...], "decoder": [...], "cross": [...]})``,
+        one tensor per layer of shape (B, H, T_q, T_k) -- the format bertviz's ``model_view`` takes.
+        """
+        src_mask, tgt_mask = self.generate_mask(src, tgt)
+        if not return_attention:
+            memory = self.encode(src, src_mask)  # (B, S, D)
+            return self.fc(self.decode(tgt, memory, src_mask, tgt_mask))  # (B, T, V)
+        memory, enc_w = self.encode(src, src_mask, return_attention=True)
+        hidden, dec_w, cross_w = self.decode(tgt, memory, src_mask, tgt_mask, return_attention=True)
+        return self.fc(hidden), {"encoder": enc_w, "decoder": dec_w, "cross": cross_w}
+
+
+def build_model(cfg: ModelConfig) -> Transformer:
+    """The :class:`Transformer` described by ``cfg`` (chapter 06).
+
+    The positional table covers ``max(cfg.max_src_len, cfg.max_tgt_len)`` positions; ``encode`` and
+    ``decode`` check each side's own limit.
+    """
+    model = Transformer(
+        cfg.src_vocab_size, cfg.tgt_vocab_size, cfg.d_model, cfg.num_heads, cfg.num_layers, cfg.d_ff,
+        cfg.max_seq_length, cfg.dropout, pad_id=cfg.pad_id, norm_first=cfg.norm_first,
+        tie_embeddings=cfg.tie_embeddings,
+    )
+    model.config = ModelConfig.from_dict(cfg.to_dict())  # a copy: later edits to cfg don't leak in
+    return model

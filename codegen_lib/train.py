@@ -1,0 +1,757 @@
+"""Training: the loop, learning-rate schedules, checkpoints and exact resume (chapter 07).
+
+The report trains with cross-entropy and Adam under teacher forcing, but its printed loop fits one fixed
+batch for 100 "epochs". :func:`train` is the real thing, and the loop stays on the page:
+
+    for batch in loader:                                    # teacher forcing: tgt_in = <bos> + code
+        logits = model(src, tgt_in)                         # (B, T, V)
+        loss = cross_entropy(logits, tgt_out, ignore_index=pad_id, label_smoothing=...)
+        accelerator.backward(loss)                          # loss.backward(), scaled under fp16
+        clip_grad_norm_(...); optimizer.step(); scheduler.step()
+
+HF Accelerate only places tensors on the device, wraps the model for several GPUs and handles bf16/fp16
+autocast, so ``accelerate launch -m codegen_lib train ...`` runs this same loop on several GPUs.
+
+Checkpoints are directories. A run directory looks like::
+
+    runs/x/
+        history.json            # the JSON history (also returned by train())
+        best/                   # the checkpoint with the lowest validation loss (what `generate` loads)
+        last/                   # the latest checkpoint; `resume=True` continues from it
+            model.safetensors   # weights (safetensors: loading never runs code)
+            config.json         # model config, train config, tokenizer info, step/epoch, format version
+            tokenizer/          # tokenizer.save(...)
+            optimizer.pt        # optimizer, scheduler, RNG states, data position (torch.load weights_only)
+            history.json        # the history up to this checkpoint (so a resumed run's history is complete)
+
+Atomicity: a checkpoint is written into a fresh temporary directory next to its final place, every file
+is flushed to disk, then the complete directory is swapped in with two renames (``last`` -> ``.last.old``,
+temporary -> ``last``). A kill at any moment leaves either the old or the new complete checkpoint; if it
+lands between the two renames, the next load puts ``.last.old`` back. ``history.json`` in the run
+directory is written to a temporary file in the same directory and moved into place with ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "TrainConfig",
+    "TRAIN_PRESETS",
+    "CheckpointError",
+    "FORMAT_VERSION",
+    "lr_multiplier",
+    "train",
+    "save_checkpoint",
+    "load_checkpoint",
+    "load_training_state",
+    "epoch_batches",
+    "seed_everything",
+]
+
+FORMAT_VERSION = 1  # bump when the checkpoint layout changes; load_checkpoint refuses newer versions
+SCHEDULES = ("noam", "linear", "cosine", "constant")
+OPTIMIZERS = ("adam", "adamw")
+PRECISIONS = ("auto", "no", "bf16", "fp16")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, corrupt, unsafe (pickled code) or incompatible with its config."""
+
+
+# --------------------------------------------------------------------------------------------------
+# configuration
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainConfig:
+    """Every training hyper-parameter (chapter 07). ``max_src_len``/``max_tgt_len`` come from ModelConfig."""
+
+    lr: float = 5e-4  # peak learning rate, reached at the end of warmup
+    optimizer: str = "adam"  # "adam" (the report) or "adamw" (decoupled weight decay)
+    betas: tuple[float, float] = (0.9, 0.98)  # Adam's moment decay rates (the Transformer paper's values)
+    eps: float = 1e-9  # Adam's epsilon (the Transformer paper's value)
+    weight_decay: float = 0.0  # L2 (adam) or decoupled (adamw) weight decay
+    schedule: str = "noam"  # "noam" | "linear" | "cosine" | "constant": how lr moves after warmup
+    warmup_steps: int = 4000  # optimizer steps of linear warmup from ~0 to lr
+    label_smoothing: float = 0.0  # 0 = plain cross-entropy (the report); 0.1 is the Transformer paper's
+    grad_clip: float | None = 1.0  # max global gradient norm; None = no clipping
+    batch_size: int = 32  # examples per optimizer step (per process when several GPUs)
+    epochs: int = 20  # passes over the training split (upper bound: see max_steps, patience)
+    max_steps: int | None = None  # stop after this many optimizer steps; None = only epochs limit
+    patience: int | None = 3  # early stopping: epochs without a better val loss; None = never stop early
+    seed: int = 0  # seeds Python, NumPy and torch; the data order is a function of (seed, epoch)
+    mixed_precision: str = "auto"  # "auto" = bf16 if the GPU supports it, else fp16; CPU: "no"
+    device: str = "auto"  # "auto" (GPU when present) | "cpu" | "cuda"
+    bucket: bool = True  # batch examples of similar length (LengthBucketSampler): less padding
+    num_workers: int = 0  # DataLoader worker processes for collation (0 = in the main process)
+    log_every: int = 10  # steps between progress-bar updates
+    eval_every: int = 0  # also compute val loss every N steps (logged only); 0 = once per epoch
+    save_every: int = 0  # write the `last` checkpoint every N steps too; 0 = only at the end of each epoch
+    progress: bool = True  # show a tqdm progress bar
+
+    def __post_init__(self) -> None:
+        self.betas = tuple(float(b) for b in self.betas)  # JSON gives lists
+        if len(self.betas) != 2:
+            raise ValueError(f"TrainConfig.betas must hold two numbers, got {self.betas!r}")
+        checks = [
+            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"),
+            (self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}"),
+            (self.mixed_precision in PRECISIONS,
+             f"mixed_precision must be one of {PRECISIONS}, got {self.mixed_precision!r}"),
+            (self.device in DEVICES, f"device must be one of {DEVICES}, got {self.device!r}"),
+            (self.lr > 0, f"lr must be positive, got {self.lr!r}"),
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size!r}"),
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs!r}"),
+            (self.warmup_steps >= 0, f"warmup_steps must be >= 0, got {self.warmup_steps!r}"),
+            (0.0 <= self.label_smoothing < 1.0, f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}"),
+            (self.max_steps is None or self.max_steps >= 1, f"max_steps must be >= 1 or None, got {self.max_steps!r}"),
+            (self.patience is None or self.patience >= 1, f"patience must be >= 1 or None, got {self.patience!r}"),
+            (self.grad_clip is None or self.grad_clip > 0, f"grad_clip must be > 0 or None, got {self.grad_clip!r}"),
+            (self.log_every >= 1 and self.eval_every >= 0 and self.save_every >= 0 and self.num_workers >= 0,
+             "log_every must be >= 1; eval_every, save_every and num_workers must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"TrainConfig: {message}")
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> TrainConfig:
+        """A named preset (``"seed"``, ``"tiny"``, ``"small"``, ``"improved"``) with fields overridden."""
+        if name not in TRAIN_PRESETS:
+            raise ValueError(f"unknown train preset {name!r}; choose one of {sorted(TRAIN_PRESETS)}")
+        return cls.from_dict({**TRAIN_PRESETS[name], **overrides})
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict of every field."""
+        d = dataclasses.asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig key(s) {unknown}; valid keys are {sorted(known)}")
+        return cls(**d)
+
+
+TRAIN_PRESETS: dict[str, dict[str, Any]] = {
+    # the report's recipe (Adam, plain cross-entropy, batch 32) plus the Transformer paper's warmup + decay
+    "seed": dict(lr=5e-4, optimizer="adam", betas=(0.9, 0.98), weight_decay=0.0, schedule="noam",
+                 warmup_steps=4000, label_smoothing=0.0, grad_clip=1.0, batch_size=32, epochs=20, patience=3),
+    # CI and the book's fast mode: a few dozen steps on CPU, logged every step
+    "tiny": dict(lr=2e-3, optimizer="adam", schedule="linear", warmup_steps=10, label_smoothing=0.0,
+                 grad_clip=1.0, batch_size=8, epochs=5, max_steps=40, patience=None, log_every=1),
+    # a CPU run of minutes (the `small` model): AdamW, short warmup, cosine decay, light smoothing
+    "small": dict(lr=1e-3, optimizer="adamw", weight_decay=0.01, schedule="cosine", warmup_steps=200,
+                  label_smoothing=0.1, grad_clip=1.0, batch_size=32, epochs=15, patience=3),
+    # the book's improved recipe: AdamW + weight decay, label smoothing 0.1, warmup then cosine decay
+    "improved": dict(lr=5e-4, optimizer="adamw", weight_decay=0.01, schedule="cosine", warmup_steps=1000,
+                     label_smoothing=0.1, grad_clip=1.0, batch_size=64, epochs=30, patience=5),
+}
+
+
+def lr_multiplier(step: int, *, schedule: str, warmup_steps: int, total_steps: int) -> float:
+    """The factor that multiplies the peak ``lr`` at optimizer step ``step`` (0-based) -- used by LambdaLR.
+
+    Every schedule warms up linearly to 1.0 over ``warmup_steps``, then:
+    ``noam`` decays as 1/sqrt(step) (the Transformer paper's rule, normalised so that its peak is ``lr``:
+    the paper's ``d_model**-0.5 * min(s**-0.5, s * warmup**-1.5)`` equals ``lr * lr_multiplier`` with
+    ``lr = (d_model * warmup)**-0.5``); ``linear`` falls to 0 at ``total_steps``; ``cosine`` follows half a
+    cosine to 0 at ``total_steps``; ``constant`` stays at 1.
+    """
+    s = step + 1  # the first optimizer step already gets a non-zero learning rate
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if warmup_steps > 0 and s <= warmup_steps:
+        return s / warmup_steps
+    if schedule == "noam":
+        return math.sqrt(max(warmup_steps, 1) / s)
+    if schedule == "constant":
+        return 1.0
+    progress = min(1.0, (s - warmup_steps) / max(1, total_steps - warmup_steps))
+    if schedule == "linear":
+        return max(0.0, 1.0 - progress)
+    return 0.5 * (1.0 + math.cos(math.pi * progress))  # cosine
+
+
+# --------------------------------------------------------------------------------------------------
+# reproducibility helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's (CPU and CUDA) random generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _rng_state() -> dict[str, Any]:
+    """Every RNG state as tensors/lists/ints/floats only, so ``torch.load(weights_only=True)`` reads it."""
+    version, internal, gauss = random.getstate()
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "python": [version, list(internal), gauss],
+        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)],
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((int(version), tuple(int(x) for x in internal), gauss))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def epoch_batches(lengths: Sequence[int], batch_size: int, *, seed: int, epoch: int, shuffle: bool = True,
+                  bucket: bool = True) -> list[list[int]]:
+    """The batches (lists of row indices) of one epoch: a pure function of ``(seed, epoch)``.
+
+    Because the order never depends on hidden iterator state, a resumed run rebuilds the same epoch and
+    skips the batches it has already trained on. ``bucket=True`` groups rows of similar length
+    (``LengthBucketSampler``); otherwise a seeded random permutation is cut into batches.
+    """
+    if bucket:
+        from codegen_lib.batching import LengthBucketSampler
+
+        sampler = LengthBucketSampler(list(lengths), batch_size, shuffle=shuffle, seed=seed)
+        sampler.set_epoch(epoch)
+        return [list(b) for b in sampler]
+    epoch_seed = seed * 100_003 + epoch
+    n = len(lengths)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(epoch_seed)).tolist() if shuffle \
+        else list(range(n))
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+# --------------------------------------------------------------------------------------------------
+# checkpoints
+# --------------------------------------------------------------------------------------------------
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: temporary file in the same directory, fsync, os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _recover(directory: Path) -> None:
+    """Finish a swap interrupted between its two renames: put ``.name.old`` back when ``name`` is missing."""
+    old = directory.parent / f".{directory.name}.old"
+    if not directory.exists() and old.is_dir() and (old / "config.json").is_file():
+        os.replace(old, directory)
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    old = final.parent / f".{final.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _tokenizer_info(tokenizer) -> dict[str, Any]:
+    return {"class": type(tokenizer).__name__, "vocab_size": int(tokenizer.vocab_size)}
+
+
+def save_checkpoint(directory: str | os.PathLike, model: torch.nn.Module, tokenizer, *,
+                    train_config: TrainConfig | None = None, training_state: dict[str, Any] | None = None,
+                    history: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> Path:
+    """Write a complete checkpoint directory atomically (see the module docstring for the layout).
+
+    Args:
+        directory: where the checkpoint lives (replaced as a whole if it exists).
+        model: a ``Transformer`` (its ``.config`` ModelConfig goes into config.json).
+        tokenizer: saved with ``tokenizer.save(directory / "tokenizer")``.
+        train_config: recorded in config.json when given.
+        training_state: optimizer/scheduler/RNG/position dict, written to ``optimizer.pt``; it must hold
+            only tensors, dicts, lists, ints, floats, strings, bools and None.
+        history: the training history, written to ``history.json``.
+        extra: more JSON-safe fields for config.json (e.g. ``step``, ``epoch``, ``val_loss``).
+    Returns the checkpoint path.
+    """
+    from safetensors.torch import save_model
+
+    final = Path(directory)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    try:
+        os.chmod(tmp, 0o755)
+        save_model(model, str(tmp / "model.safetensors"))  # handles tied (shared) weights
+        _fsync(tmp / "model.safetensors")
+        tokenizer.save(tmp / "tokenizer")
+        if training_state is not None:
+            torch.save(training_state, tmp / "optimizer.pt")
+            _fsync(tmp / "optimizer.pt")
+        if history is not None:
+            _atomic_write_text(tmp / "history.json", json.dumps(history, indent=1))
+        config = {
+            "format_version": FORMAT_VERSION,
+            "model_config": model.config.to_dict(),
+            "train_config": train_config.to_dict() if train_config is not None else None,
+            "tokenizer": _tokenizer_info(tokenizer),
+            **(extra or {}),
+        }
+        _atomic_write_text(tmp / "config.json", json.dumps(config, indent=2))
+        for p in tmp.rglob("*"):  # temporary files are private (0600); a finished checkpoint is readable
+            os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        _swap_in(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _resolve(path: str | os.PathLike) -> Path:
+    """A checkpoint directory, or a run directory holding ``best/`` (preferred) or ``last/``."""
+    path = Path(path)
+    for candidate in (path, path / "best", path / "last"):
+        _recover(candidate)
+        if (candidate / "config.json").is_file():
+            return candidate
+    if not path.exists():
+        raise CheckpointError(f"no checkpoint at {path}: the path does not exist")
+    pickled = [p.name for p in path.glob("*") if p.suffix in (".pt", ".pth", ".bin", ".pkl", ".ckpt")]
+    hint = (f"; found pickle-based file(s) {pickled}: they are never loaded, because unpickling can run "
+            "arbitrary code -- only safetensors weights + JSON config are accepted") if pickled else ""
+    raise CheckpointError(f"no checkpoint at {path}: expected config.json there, or a best/ or last/ "
+                          f"subdirectory (a run directory written by train()){hint}")
+
+
+def _read_config(ckpt: Path) -> dict[str, Any]:
+    try:
+        config = json.loads((ckpt / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"corrupt checkpoint {ckpt}: config.json is not valid JSON ({e})") from e
+    if not isinstance(config, dict) or "model_config" not in config or "format_version" not in config:
+        raise CheckpointError(f"corrupt checkpoint {ckpt}: config.json lacks 'format_version'/'model_config'")
+    if not isinstance(config["format_version"], int) or config["format_version"] > FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint {ckpt} has format_version {config['format_version']!r}; this "
+                              f"codegen_lib reads versions <= {FORMAT_VERSION} (upgrade codegen_lib)")
+    return config
+
+
+def _load_tokenizer(ckpt: Path):
+    """``tokenizer.load_tokenizer`` reads its own metadata and only ever builds the two known classes."""
+    from codegen_lib.tokenizer import load_tokenizer
+
+    if not (ckpt / "tokenizer").is_dir():
+        raise CheckpointError(f"corrupt checkpoint {ckpt}: the tokenizer/ directory is missing")
+    try:
+        return load_tokenizer(ckpt / "tokenizer")
+    except Exception as e:  # noqa: BLE001 -- any failure to read the tokenizer files is a corrupt checkpoint
+        raise CheckpointError(f"corrupt checkpoint {ckpt}: cannot load tokenizer/ ({type(e).__name__}: {e})") from e
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"):
+    """Load a checkpoint for inference: ``(model, tokenizer, info)``. Never executes code from the files.
+
+    Args:
+        path: a checkpoint directory, or a run directory (then ``best/`` is used, else ``last/``).
+        map_location: the device the weights are loaded onto.
+    Returns the model (in eval mode), its tokenizer and ``info`` (config.json as a dict, plus ``"path"``).
+    Raises :class:`CheckpointError` for a missing, corrupt or incompatible checkpoint.
+    """
+    from safetensors import safe_open
+    from safetensors.torch import load_model
+
+    from codegen_lib.config import ModelConfig
+    from codegen_lib.model import build_model
+
+    ckpt = _resolve(path)
+    info = _read_config(ckpt)
+    try:
+        model_cfg = ModelConfig.from_dict(info["model_config"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"incompatible checkpoint {ckpt}: bad model_config in config.json ({e})") from e
+    tokenizer = _load_tokenizer(ckpt)
+    sizes = {"tokenizer.vocab_size": tokenizer.vocab_size, "model_config.src_vocab_size": model_cfg.src_vocab_size,
+             "model_config.tgt_vocab_size": model_cfg.tgt_vocab_size}
+    if "vocab_size" in (info.get("tokenizer") or {}):
+        sizes["config.json tokenizer.vocab_size"] = info["tokenizer"]["vocab_size"]
+    if len(set(sizes.values())) != 1:
+        raise CheckpointError(f"incompatible checkpoint {ckpt}: vocabulary sizes disagree {sizes}")
+
+    weights = ckpt / "model.safetensors"
+    if not weights.is_file():
+        raise CheckpointError(f"corrupt checkpoint {ckpt}: model.safetensors is missing (pickle-based weights "
+                              "such as model.pt are never loaded: unpickling can run arbitrary code)")
+    model = build_model(model_cfg)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except Exception as e:  # noqa: BLE001 -- safetensors raises its own error type for bad headers/truncation
+        raise CheckpointError(f"corrupt checkpoint {ckpt}: model.safetensors cannot be read "
+                              f"({type(e).__name__}: {e}); is the file truncated or not safetensors?") from e
+    wrong = {k: (found[k], expected[k]) for k in found if k in expected and found[k] != expected[k]}
+    unknown = sorted(set(found) - set(expected))
+    if wrong:
+        name, (in_file, in_model) = next(iter(wrong.items()))
+        raise CheckpointError(
+            f"incompatible checkpoint {ckpt}: the weights do not fit the model built from config.json "
+            f"({len(wrong)} shape mismatch(es), e.g. {name}: file {in_file} vs model {in_model}); "
+            "wrong vocab size or architecture in config.json?")
+    if unknown:
+        raise CheckpointError(f"incompatible checkpoint {ckpt}: unexpected weight(s) {unknown[:5]} that the "
+                              "model built from config.json does not have")
+    try:
+        load_model(model, str(weights), strict=True, device=str(map_location))
+    except Exception as e:  # noqa: BLE001
+        raise CheckpointError(f"incompatible checkpoint {ckpt}: {type(e).__name__}: {e}") from e
+    model.to(map_location).eval()
+    info["path"] = str(ckpt)
+    return model, tokenizer, info
+
+
+def load_training_state(path: str | os.PathLike) -> dict[str, Any]:
+    """Read ``optimizer.pt`` with ``torch.load(weights_only=True)``: tensors and plain containers only.
+
+    A file carrying pickled code (e.g. an object with ``__reduce__``) is refused with
+    :class:`CheckpointError` before anything in it runs.
+    """
+    ckpt = Path(path)
+    file = ckpt / "optimizer.pt"
+    if not file.is_file():
+        raise CheckpointError(f"checkpoint {ckpt} has no optimizer.pt: it cannot be resumed (only loaded)")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 -- UnpicklingError for unsafe globals, EOF/RuntimeError for corruption
+        raise CheckpointError(f"refusing to load {file}: it is corrupt or holds Python objects other than "
+                              f"tensors and plain containers, which could run code ({type(e).__name__}: "
+                              f"{str(e).splitlines()[0] if str(e) else ''})") from e
+    if not isinstance(state, dict) or not {"optimizer", "scheduler", "rng", "position"} <= set(state):
+        raise CheckpointError(f"corrupt checkpoint {file}: expected optimizer/scheduler/rng/position entries")
+    return state
+
+
+# --------------------------------------------------------------------------------------------------
+# the training loop
+# --------------------------------------------------------------------------------------------------
+
+
+def _make_accelerator(cfg: TrainConfig):
+    from accelerate import Accelerator
+
+    use_cpu = cfg.device == "cpu" or not torch.cuda.is_available()
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("TrainConfig.device='cuda' but no CUDA GPU is available; use 'auto' or 'cpu'")
+    precision = cfg.mixed_precision
+    if use_cpu:
+        precision = "no"  # no autocast on CPU: exact, deterministic float32
+    elif precision == "auto":
+        precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return Accelerator(cpu=use_cpu, mixed_precision=precision)
+
+
+def _make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    return cls(model.parameters(), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
+
+
+def _callback(callbacks: Iterable, event: str, state: dict[str, Any]) -> None:
+    """Objects get ``on_step_end/on_epoch_end/on_train_end(state)``; plain callables get every step."""
+    for cb in callbacks:
+        method = getattr(cb, event, None)
+        if method is not None:
+            method(state)
+        elif callable(cb) and event == "on_step_end":
+            cb(state)
+
+
+@torch.no_grad()
+def _val_loss(model, batches, rows, collate, accelerator, pad_id: int) -> float:
+    """Token-level cross-entropy (no label smoothing) over the validation batches."""
+    model.eval()
+    total = torch.zeros(2, device=accelerator.device)  # [sum of token losses, number of tokens]
+    for idx in batches:
+        batch = collate([rows[i] for i in idx])
+        src, tgt_in, tgt_out = (batch[k].to(accelerator.device) for k in ("src", "tgt_in", "tgt_out"))
+        with accelerator.autocast():
+            logits = model(src, tgt_in)  # (B, T, V)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), tgt_out.reshape(-1),
+                               ignore_index=pad_id, reduction="sum")
+        total += torch.stack([loss, (tgt_out != pad_id).sum().float()])
+    total = accelerator.reduce(total, reduction="sum")
+    model.train()
+    return (total[0] / total[1].clamp(min=1)).item()
+
+
+class _Rows(torch.utils.data.Dataset):
+    """Map-style view of a datasets.Dataset / list of dicts, yielding {"prompt", "code"} rows."""
+
+    def __init__(self, ds):
+        self.ds = ds
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+    def __getitem__(self, i: int) -> dict[str, str]:
+        row = self.ds[int(i)]
+        return {"prompt": row["prompt"], "code": row["code"]}
+
+
+def train(model_cfg, train_cfg: TrainConfig, tokenizer, train_ds, val_ds, out_dir: str | os.PathLike,
+          callbacks: Sequence = (), resume: bool = False, *, model: torch.nn.Module | None = None,
+          collate_fn: Callable | None = None) -> dict[str, Any]:
+    """Train a Transformer with teacher forcing; write checkpoints and history to ``out_dir`` (chapter 07).
+
+    Args:
+        model_cfg: a ``ModelConfig``; its vocab sizes must equal ``tokenizer.vocab_size``.
+        train_cfg: a :class:`TrainConfig`.
+        tokenizer: a ``CodeTokenizer`` (saved into every checkpoint).
+        train_ds, val_ds: datasets (or lists of dicts) with ``prompt`` and ``code`` columns; ``val_ds`` may
+            be None (then there is no validation loss, no best checkpoint and no early stopping).
+        out_dir: the run directory (``best/``, ``last/``, ``history.json``).
+        callbacks: objects with any of ``on_step_end(state)``, ``on_epoch_end(state)``, ``on_train_end(state)``,
+            or plain callables (called at every step). ``state`` is a dict (step, epoch, loss, lr,
+            tokens_per_s, val_loss, history).
+        resume: continue exactly from ``out_dir/last`` (weights, optimizer, scheduler, RNG, data position).
+        model: train this model instead of ``build_model(model_cfg)`` (its config must match).
+        collate_fn: replaces ``Seq2SeqCollator(tokenizer, max_src_len, max_tgt_len)``.
+    Returns the history dict (also saved as ``out_dir/history.json``).
+    """
+    from tqdm.auto import tqdm
+
+    from codegen_lib.batching import Seq2SeqCollator, encode_rows, example_lengths
+
+    cfg = train_cfg
+    out_dir = Path(out_dir)
+    for name in ("src_vocab_size", "tgt_vocab_size"):
+        if getattr(model_cfg, name) != tokenizer.vocab_size:
+            raise ValueError(f"model_cfg.{name} ({getattr(model_cfg, name)}) != tokenizer.vocab_size "
+                             f"({tokenizer.vocab_size}); build it with ModelConfig.preset(name, "
+                             "src_vocab_size=tok.vocab_size, tgt_vocab_size=tok.vocab_size)")
+    if len(train_ds) == 0:
+        raise ValueError("train_ds is empty: nothing to train on")
+    last_dir = out_dir / "last"
+    _recover(last_dir)
+    if resume and not (last_dir / "config.json").is_file():
+        raise CheckpointError(f"resume=True but there is no checkpoint at {last_dir} to continue from")
+
+    accelerator = _make_accelerator(cfg)
+    seed_everything(cfg.seed)
+    if model is None:
+        from codegen_lib.model import build_model
+
+        model = build_model(model_cfg)
+    elif getattr(model, "config", None) is not None and model.config.to_dict() != model_cfg.to_dict():
+        raise ValueError("the model passed to train() was built from a different ModelConfig than model_cfg")
+    pad_id = model_cfg.pad_id
+    # tokenize once; the default collator takes pre-tokenized rows, a custom one gets {"prompt", "code"}
+    encoded = encode_rows(train_ds, tokenizer)
+    lengths = example_lengths(encoded, model_cfg.max_src_len, model_cfg.max_tgt_len)
+    rows = encoded if collate_fn is None else _Rows(train_ds)
+    if collate_fn is None:
+        collate_fn = Seq2SeqCollator(tokenizer, model_cfg.max_src_len, model_cfg.max_tgt_len)
+    world, rank = accelerator.num_processes, accelerator.process_index
+
+    def my_batches(epoch: int) -> list[list[int]]:
+        """This process's share of the epoch's batches (every process gets the same number)."""
+        batches = epoch_batches(lengths, cfg.batch_size, seed=cfg.seed, epoch=epoch, bucket=cfg.bucket)
+        return batches[: len(batches) // world * world][rank::world] if world > 1 else batches
+
+    steps_per_epoch = len(my_batches(0))
+    if steps_per_epoch == 0:
+        raise ValueError(f"train_ds has {len(rows)} rows: too few for one batch on each of {world} processes")
+    total_steps = cfg.epochs * steps_per_epoch if cfg.max_steps is None else min(cfg.max_steps, cfg.epochs * steps_per_epoch)
+    val_batches: list[list[int]] = []
+    val_rows: Any = None
+    if val_ds is not None and len(val_ds) > 0:
+        val_encoded = encode_rows(val_ds, tokenizer)
+        val_rows = val_encoded if rows is encoded else _Rows(val_ds)
+        val_lengths = example_lengths(val_encoded, model_cfg.max_src_len, model_cfg.max_tgt_len)
+        val_batches = epoch_batches(val_lengths, cfg.batch_size, seed=cfg.seed, epoch=0, shuffle=False,
+                                    bucket=cfg.bucket)[rank::world]
+
+    optimizer = _make_optimizer(model, cfg)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_multiplier(
+        s, schedule=cfg.schedule, warmup_steps=cfg.warmup_steps, total_steps=total_steps))
+
+    # where we are: everything needed to rebuild the data stream and the early-stopping decision
+    pos = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "epoch_loss_sum": 0.0, "epoch_tokens": 0,
+           "best_val_loss": None, "bad_epochs": 0, "finished": False}
+    history: dict[str, Any] = {"format_version": FORMAT_VERSION, "steps": [], "epochs": [], "step_val": [],
+                               "model_config": model_cfg.to_dict(), "train_config": cfg.to_dict(),
+                               "total_steps": total_steps, "steps_per_epoch": steps_per_epoch,
+                               "train_time_s": 0.0}
+    if resume:
+        _check_resumable(last_dir, model_cfg)
+        state = load_training_state(last_dir)
+        from safetensors.torch import load_model
+
+        load_model(model, str(last_dir / "model.safetensors"), strict=True)
+        optimizer.load_state_dict(state["optimizer"])  # restores the current lr too
+        scheduler.load_state_dict(state["scheduler"])
+        pos = dict(state["position"])
+        history = json.loads((last_dir / "history.json").read_text(encoding="utf-8"))
+    model, optimizer = accelerator.prepare(model, optimizer)
+    if resume:
+        if accelerator.scaler is not None and state.get("scaler"):
+            accelerator.scaler.load_state_dict(state["scaler"])
+        _set_rng_state(state["rng"])  # last: dropout continues with exactly the saved random stream
+    device = accelerator.device
+    history.update(device=str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
+                   mixed_precision=accelerator.mixed_precision, num_processes=world)
+
+    def checkpoint(directory: Path, with_state: bool, val_loss: float | None) -> None:
+        """Main process writes; every process waits so that nobody reads a half-written run."""
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            training_state = None
+            if with_state:
+                training_state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                                  "scaler": accelerator.scaler.state_dict() if accelerator.scaler else None,
+                                  "rng": _rng_state(), "position": dict(pos)}
+            save_checkpoint(directory, accelerator.unwrap_model(model), tokenizer, train_config=cfg,
+                            training_state=training_state, history=history,
+                            extra={"step": pos["global_step"], "epoch": pos["epoch"], "val_loss": val_loss})
+            _atomic_write_text(out_dir / "history.json", json.dumps(history, indent=1))
+        accelerator.wait_for_everyone()
+
+    start_time = time.perf_counter()
+    time_offset = history["train_time_s"]
+    model.train()
+    while not pos["finished"]:
+        epoch = pos["epoch"]
+        batches = my_batches(epoch)[pos["step_in_epoch"]:]  # skip what a resumed run already trained on
+        loader = torch.utils.data.DataLoader(rows, batch_sampler=batches, collate_fn=collate_fn,
+                                             num_workers=cfg.num_workers,
+                                             generator=torch.Generator().manual_seed(cfg.seed))  # not the global RNG
+        bar = tqdm(loader, total=len(batches), desc=f"epoch {epoch + 1}/{cfg.epochs}", dynamic_ncols=True,
+                   disable=not (cfg.progress and accelerator.is_local_main_process), leave=False)
+        epoch_start, tick = time.perf_counter(), time.perf_counter()
+        for batch in bar:
+            if cfg.max_steps is not None and pos["global_step"] >= cfg.max_steps:
+                break
+            src, tgt_in, tgt_out = (batch[k].to(device) for k in ("src", "tgt_in", "tgt_out"))
+            # forward: teacher forcing -- position t sees <bos> + code[:t] and predicts code[t] (or <eos>)
+            with accelerator.autocast():
+                logits = model(src, tgt_in)  # (B, T, V)
+            # loss: token-level cross-entropy; <pad> positions are ignored
+            loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)),  # (B*T, V)
+                                   tgt_out.reshape(-1),  # (B*T,)
+                                   ignore_index=pad_id, label_smoothing=cfg.label_smoothing)
+            # backward and step
+            optimizer.zero_grad(set_to_none=True)
+            accelerator.backward(loss)
+            if cfg.grad_clip is not None:
+                accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            lr = optimizer.param_groups[0]["lr"]  # the rate this step used
+            optimizer.step()
+            if not accelerator.optimizer_step_was_skipped:  # fp16 overflow skips a step; keep lr in sync
+                scheduler.step()
+
+            # bookkeeping: history, progress bar, callbacks, periodic checkpoint
+            n_tokens = int((tgt_out != pad_id).sum())
+            loss_value = loss.item()
+            now = time.perf_counter()
+            tokens_per_s = n_tokens / max(now - tick, 1e-9)
+            tick = now
+            pos["global_step"] += 1
+            pos["step_in_epoch"] += 1
+            pos["epoch_loss_sum"] += loss_value * n_tokens
+            pos["epoch_tokens"] += n_tokens
+            history["steps"].append({"step": pos["global_step"], "epoch": epoch, "loss": loss_value, "lr": lr,
+                                     "tokens": n_tokens, "tokens_per_s": tokens_per_s,
+                                     "time_s": time_offset + now - start_time})
+            if pos["global_step"] % cfg.log_every == 0:
+                bar.set_postfix(loss=f"{loss_value:.3f}", tok_s=f"{tokens_per_s:,.0f}", lr=f"{lr:.2e}")
+            if cfg.eval_every and pos["global_step"] % cfg.eval_every == 0 and val_batches:
+                history["step_val"].append({"step": pos["global_step"], "val_loss": _val_loss(
+                    model, val_batches, val_rows, collate_fn, accelerator, pad_id)})
+            _callback(callbacks, "on_step_end", {"step": pos["global_step"], "epoch": epoch, "loss": loss_value,
+                                                 "lr": lr, "tokens_per_s": tokens_per_s, "history": history})
+            if cfg.save_every and pos["global_step"] % cfg.save_every == 0:
+                history["train_time_s"] = time_offset + time.perf_counter() - start_time
+                checkpoint(last_dir, with_state=True, val_loss=None)
+        bar.close()
+
+        # end of epoch: validation loss, best checkpoint, early stopping
+        val_loss = _val_loss(model, val_batches, val_rows, collate_fn, accelerator, pad_id) \
+            if val_batches else None
+        train_loss = pos["epoch_loss_sum"] / max(pos["epoch_tokens"], 1)
+        epoch_time = time.perf_counter() - epoch_start
+        history["epochs"].append({"epoch": epoch, "step": pos["global_step"], "train_loss": train_loss,
+                                  "val_loss": val_loss, "lr": optimizer.param_groups[0]["lr"],
+                                  "tokens_per_s": pos["epoch_tokens"] / max(epoch_time, 1e-9)})
+        improved = val_loss is not None and (pos["best_val_loss"] is None or val_loss < pos["best_val_loss"])
+        if improved:
+            pos["best_val_loss"], pos["bad_epochs"] = val_loss, 0
+            history["best_val_loss"], history["best_epoch"] = val_loss, epoch
+        elif val_loss is not None:
+            pos["bad_epochs"] += 1
+        early = cfg.patience is not None and pos["bad_epochs"] >= cfg.patience
+        out_of_steps = cfg.max_steps is not None and pos["global_step"] >= cfg.max_steps
+        pos.update(epoch=epoch + 1, step_in_epoch=0, epoch_loss_sum=0.0, epoch_tokens=0,
+                   finished=early or out_of_steps or epoch + 1 >= cfg.epochs)
+        history["stopped_early"] = early
+        history["train_time_s"] = time_offset + time.perf_counter() - start_time
+        if improved:
+            checkpoint(out_dir / "best", with_state=False, val_loss=val_loss)
+        checkpoint(last_dir, with_state=True, val_loss=val_loss)
+        _callback(callbacks, "on_epoch_end", {"step": pos["global_step"], "epoch": epoch, "train_loss": train_loss,
+                                              "val_loss": val_loss, "history": history})
+        if accelerator.is_main_process and cfg.progress:
+            print(f"epoch {epoch + 1}: train loss {train_loss:.4f}"
+                  + (f", val loss {val_loss:.4f}" if val_loss is not None else "")
+                  + (" (early stop)" if early else ""))
+    if not val_batches:  # no validation split: the final weights are the "best"
+        checkpoint(out_dir / "best", with_state=False, val_loss=None)
+    _callback(callbacks, "on_train_end", {"step": pos["global_step"], "epoch": pos["epoch"], "history": history})
+    return history
+
+
+def _check_resumable(last_dir: Path, model_cfg) -> None:
+    config = _read_config(last_dir)
+    if config["model_config"] != model_cfg.to_dict():
+        diff = {k: (v, model_cfg.to_dict().get(k)) for k, v in config["model_config"].items()
+                if model_cfg.to_dict().get(k) != v}
+        raise CheckpointError(f"cannot resume from {last_dir}: its model config differs from the one given "
+                              f"(checkpoint vs given: {diff})")
+    if not (last_dir / "history.json").is_file():
+        raise CheckpointError(f"corrupt checkpoint {last_dir}: history.json is missing")
+
