@@ -82,9 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to train")
     t.add_argument("--mixed-precision", choices=("auto", "no", "bf16", "fp16"), default=None,
                    help="GPU autocast (auto = bf16 if supported, else fp16; always off on CPU)")
-    t.add_argument("--max-train-rows", type=int, default=None,
-                   help="train on the first N rows only (quick experiments)")
+    t.add_argument("--max-rows", type=int, default=None,
+                   help="use only the first N rows of the train and validation splits (quick experiments)")
     t.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    t.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy shared CPU)")
 
     # ---- generate
     g = sub.add_parser(
@@ -103,23 +105,32 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-new-tokens", type=int, default=256, help="longest output in tokens")
     g.add_argument("--seed", type=int, default=None, help="makes sampling reproducible")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run")
+    g.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy shared CPU)")
 
     # ---- evaluate
     e = sub.add_parser(
         "evaluate", formatter_class=_Formatter, epilog=EPILOG, help="score a checkpoint on a dataset split",
-        description="Generate for a dataset split and score it (codegen_lib.evaluate: exact match, BLEU, "
-                    "syntax validity, pass@k where the split has tests).")
+        description="Decode a dataset split with a checkpoint and score it with codegen_lib.evaluate: BLEU, "
+                    "exact match, syntax validity, CodeBERTScore, and pass@k in the sandbox where the split "
+                    "has tests (the tasks corpus). Prints the metrics as JSON.")
     e.add_argument("--checkpoint", required=True, help="checkpoint or run directory")
     e.add_argument("--dataset", default="tasks", help="corpus name (see train --dataset)")
     e.add_argument("--data-dir", default=None, help="local files for xlcost/alpaca; unset = the hub")
     e.add_argument("--split", default="test", help="split to score (tasks: validation, test, test_unseen)")
-    e.add_argument("--out", default=None, help="write the results as JSON here")
+    e.add_argument("--out", default=None,
+                   help="a directory (results.json, results.md, predictions.jsonl) or a .json file path")
     e.add_argument("--num-samples", type=int, default=1, help="samples per prompt for pass@k (1 = greedy)")
     e.add_argument("--limit", type=int, default=None, help="score only the first N rows")
     e.add_argument("--strategy", choices=("greedy", "beam", "sample"), default="greedy", help="decoding strategy")
     e.add_argument("--max-new-tokens", type=int, default=256, help="longest output in tokens")
     e.add_argument("--seed", type=int, default=0, help="corpus seed and sampling seed")
+    e.add_argument("--humaneval", action="store_true", help="also report HumanEval pass@1 (slow on CPU)")
+    e.add_argument("--no-codebert", action="store_true", help="skip CodeBERTScore (it needs a model download)")
+    e.add_argument("--no-progress", action="store_true", help="no progress bars")
     e.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run")
+    e.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy shared CPU)")
     return parser
 
 
@@ -175,8 +186,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.dataset, data_dir=args.data_dir, seed=train_cfg.seed)
     train_ds = _split(corpus, ("train",), "training")
     val_ds = _split(corpus, ("validation", "valid", "dev"), "validation")
-    if args.max_train_rows is not None:
-        train_ds = train_ds.select(range(min(args.max_train_rows, len(train_ds))))
+    if args.max_rows is not None:
+        train_ds = train_ds.select(range(min(args.max_rows, len(train_ds))))
+        val_ds = val_ds.select(range(min(args.max_rows, len(val_ds))))
     if not args.resume:
         vocab_size = args.vocab_size or DEFAULT_VOCAB.get(args.preset, 8000)
         texts = [text for column in ("prompt", "code") for text in train_ds[column]]
@@ -211,15 +223,26 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    try:
-        from codegen_lib import evaluate as evaluation
-    except ImportError as e:  # the evaluation module lands separately; keep the command's slot
-        raise ValueError(f"codegen_lib.evaluate is not available in this installation ({e})") from e
-    results = evaluation.evaluate_checkpoint(
-        args.checkpoint, dataset=args.dataset, data_dir=args.data_dir, split=args.split, limit=args.limit,
-        num_samples=args.num_samples, strategy=args.strategy, max_new_tokens=args.max_new_tokens,
-        seed=args.seed, device=_device(args.device), out=args.out)
-    print(json.dumps(results, indent=2, default=str))
+    from codegen_lib.data import load_corpus
+    from codegen_lib.evaluate import evaluate_model
+    from codegen_lib.train import load_checkpoint
+
+    model, tokenizer, info = load_checkpoint(args.checkpoint, map_location=_device(args.device))
+    corpus = load_corpus(args.dataset, data_dir=args.data_dir, seed=args.seed)
+    if args.split not in corpus:
+        raise ValueError(f"corpus {args.dataset!r} has no split {args.split!r}; it has {sorted(corpus)}")
+    out = Path(args.out) if args.out else None
+    results = evaluate_model(
+        model, tokenizer, corpus[args.split], dataset=args.dataset, split=args.split,
+        decoding={"strategy": args.strategy, "max_new_tokens": args.max_new_tokens, "seed": args.seed},
+        n_samples=args.num_samples, limit=args.limit, humaneval=args.humaneval, codebert=not args.no_codebert,
+        checkpoint=info["path"], out_dir=out if out is not None and out.suffix != ".json" else None,
+        progress=not args.no_progress)
+    body = {k: v for k, v in results.items() if k != "predictions"}
+    if out is not None and out.suffix == ".json":  # --out results.json: just the JSON, at that path
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(body, indent=2, default=str) + "\n", encoding="utf-8")
+    print(json.dumps(body["metrics"], indent=2, default=str))
     return 0
 
 
@@ -229,6 +252,10 @@ COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evalua
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m codegen_lib`` and the ``codegen`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
     try:
         return COMMANDS[args.command](args)
     except (ValueError, FileNotFoundError) as e:  # CheckpointError is a ValueError

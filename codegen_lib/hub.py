@@ -77,7 +77,9 @@ class HubUnavailableError(RuntimeError):
 def hub_offline() -> bool:
     """True when the environment asks for offline mode (``HF_HUB_OFFLINE``, ``HF_DATASETS_OFFLINE`` or
     ``TRANSFORMERS_OFFLINE`` set to 1/true/yes/on). Read at call time, not at import time."""
-    return any(os.environ.get(flag, "").strip().lower() in ("1", "true", "yes", "on") for flag in OFFLINE_FLAGS)
+    return any(
+        os.environ.get(flag, "").strip().lower() in ("1", "true", "yes", "on") for flag in OFFLINE_FLAGS
+    )
 
 
 def _message(what: str, alternative: str, cause: str) -> str:
@@ -110,7 +112,9 @@ def ensure_hub_reachable(what: str, alternative: str, *, timeout: float = PROBE_
         timeout: seconds to wait for the TCP connection.
     """
     if hub_offline():
-        raise HubUnavailableError(_message(what, alternative, "offline mode is set (HF_HUB_OFFLINE or similar)"))
+        raise HubUnavailableError(
+            _message(what, alternative, "offline mode is set (HF_HUB_OFFLINE or similar)")
+        )
     host, port = _probe_target()
     try:
         with socket.create_connection((host, port), timeout=timeout):

@@ -14,7 +14,7 @@ from importlib import resources
 
 from codegen_lib.sandbox import SandboxConfig, SandboxResult, run_many
 
-__all__ = ["load_humaneval", "build_program", "check_completions", "humaneval_pass_at_1"]
+__all__ = ["load_humaneval", "build_program", "completion_from_generation", "check_completions", "humaneval_pass_at_1"]
 
 
 def load_humaneval() -> list[dict]:
@@ -40,6 +40,20 @@ def build_program(problem: dict, completion: str) -> tuple[str, str]:
     program = problem["prompt"] + completion
     tests = problem["test"] + "\n\n" + f"check({problem['entry_point']})\n"
     return program, tests
+
+
+def completion_from_generation(problem: dict, generated: str) -> str:
+    """Turn a seq2seq model's output for a HumanEval prompt into a completion for :func:`build_program`.
+
+    Our models write whole programs, not function bodies. An output whose first code line is indented is
+    taken as the body; otherwise it is appended after the prompt as top-level code (the prompt's function,
+    whose body is only its docstring, is then redefined by the generated ``def``, and the prompt's imports
+    stay available).
+    """
+    first = next((line for line in generated.splitlines() if line.strip()), "")
+    if first[:1] in (" ", "\t"):
+        return generated if generated.endswith("\n") else generated + "\n"
+    return "\n" + generated + ("" if generated.endswith("\n") else "\n")
 
 
 def check_completions(

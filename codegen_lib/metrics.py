@@ -281,9 +281,11 @@ def _load_cbs_tokenizer(model_type: str, is_local: bool):
     from codegen_lib.hub import ensure_hub_reachable, hub_offline
 
     with _hub_context(model_type):
-        if not hub_offline():  # a quick TCP probe, so that a machine without network fails fast, not hangs
-            ensure_hub_reachable(f"the CodeBERTScore model {model_type!r}", "codebertscore(..., model_type=<dir>)")
-        return AutoTokenizer.from_pretrained(model_type)  # offline mode: works only from the local cache
+        if hub_offline():  # offline mode (read now, not at import time): only the local cache may serve it
+            return AutoTokenizer.from_pretrained(model_type, local_files_only=True)
+        # a quick TCP probe, so that a machine without network fails fast instead of hanging in retries
+        ensure_hub_reachable(f"the CodeBERTScore model {model_type!r}", "codebertscore(..., model_type=<dir>)")
+        return AutoTokenizer.from_pretrained(model_type)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -26,6 +26,11 @@ Outcome (``SandboxResult.status``), decided from the stage the trusted harness h
   the program ran without error.
 
 ``SandboxResult.protections`` lists which protections were active for the run.
+
+The sandbox contains damage; it does not stop cheating. Code that knows this harness can forge a "pass" (it
+shares the process with the harness, so it can write to the status descriptor and exit cleanly). Benchmarks
+of honest model output are fine; adversarial submissions need a stronger boundary (a VM, gVisor, a container
+with seccomp).
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ class SandboxConfig:
     cpu_seconds: int | None = None  # RLIMIT_CPU; None = ceil(timeout) + 1
     memory_mb: int = 1024  # RLIMIT_AS: address space of the child, MiB
     file_size_mb: int = 16  # RLIMIT_FSIZE: largest file the child may write (stdout/stderr included), MiB
-    max_processes: int = 32  # RLIMIT_NPROC: processes+threads of the child's uid (per uid, not per run)
+    max_processes: int = 16  # RLIMIT_NPROC: processes+threads of the child's uid (per uid, not per run)
     max_open_files: int = 64  # RLIMIT_NOFILE
     max_output_bytes: int = 64 * 1024  # bytes of stdout and of stderr read back into the result
     isolate_network: bool = True  # use a new network namespace when unshare works

@@ -16,9 +16,10 @@ What is extracted, and why (every filter is counted in ``ExtractionStats``):
   (``site-packages``, ``ensurepip``, ``pydoc_data``, ``encodings`` codec tables, ``lib-dynload``,
   ``config-*``, ``_sysconfigdata*``) and the IDLE and turtle demo applications -- and ``__main__.py``.
   A file that cannot be decoded (PEP 263 encoding) or parsed is counted and skipped, never fatal.
-* **Functions:** module-level ``def`` / ``async def`` and methods defined directly in module-level
-  classes (``qualname`` ``Class.method``). Nested functions and functions under ``if``/``try`` are left
-  out: they depend on their enclosing scope.
+* **Functions:** module-level ``def`` / ``async def`` and methods of classes (``qualname``
+  ``Class.method``, ``Outer.Inner.method``), including those defined under ``if`` / ``try`` / ``with``
+  (platform-specific variants: the first definition of a qualname wins). Functions nested inside other
+  functions are left out: they depend on their enclosing scope.
 * **Methods are kept** (with ``self``): most of the library's code lives in classes, and the prompt often
   describes behaviour in terms of the object ("Return the number of items in the queue").
 * **Decorators are kept** (``@property``, ``@classmethod``...): they are part of the definition.
@@ -30,14 +31,16 @@ What is extracted, and why (every filter is counted in ``ExtractionStats``):
   are left untouched). Kept when it has ``min_lines``-``max_lines`` lines (3-30), still parses, has
   a body besides the docstring, and is not an exact duplicate of an earlier function.
 * **Sampling:** at most ``max_per_module`` functions per module (so ``tkinter`` does not dominate), then
-  ``max_pairs`` in all, both drawn with ``random.Random(seed)``.
+  ``max_pairs`` in all, both drawn with ``random.Random(seed)``. Python 3.11's library yields about
+  4,000 pairs after the filters (~3,900 after the cap), so the default ``max_pairs=5000`` rarely binds.
 * **Split by module:** a module goes entirely to train, validation or test, chosen by a hash of
   ``(seed, module name)`` (80/10/10 of modules by default), so no module is in two splits and the test
   set measures code from modules never seen in training.
 
-Building reads ~700 files (several seconds), so the result is cached as JSON under
-``~/.cache/codegen_lib/stdlib_corpus/`` (or ``$CODEGEN_CACHE_DIR``), keyed by the Python version, the
-standard library's path and every parameter.
+Extraction parses ~500 files (2-3 seconds), so its result -- every pair that passes the filters, and
+the counts -- is cached as JSON under ``~/.cache/codegen_lib/stdlib_corpus/`` (or
+``$CODEGEN_CACHE_DIR/stdlib_corpus/``), keyed by the Python version, the library's path and the line
+limits. Sampling and splitting (milliseconds) are redone on every call, so any seed is fast.
 """
 
 from __future__ import annotations
@@ -187,7 +190,7 @@ def extract_functions(
             stats.failed_files.append(f"{path}: {type(exc).__name__}: {exc}")
             continue
         lines = text.splitlines(keepends=True)
-        for qualname, node in _functions(tree):
+        for qualname, node in _functions(tree.body):
             stats.functions_seen += 1
             row = _pair(
                 module, qualname, node, lines, stats, min_lines, max_lines, min_prompt_chars, max_prompt_chars
@@ -207,15 +210,19 @@ def extract_functions(
     return rows, stats
 
 
-def _functions(tree: ast.Module):
-    fdef = (ast.FunctionDef, ast.AsyncFunctionDef)
-    for node in tree.body:
-        if isinstance(node, fdef):
-            yield node.name, node
+def _functions(body: list[ast.stmt], prefix: str = ""):
+    """``(qualname, node)`` for the functions of a module or class body, looking inside classes (at any
+    depth) and inside ``if`` / ``try`` / ``with`` blocks, but never inside another function."""
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield prefix + node.name, node
         elif isinstance(node, ast.ClassDef):
-            for item in node.body:
-                if isinstance(item, fdef):
-                    yield f"{node.name}.{item.name}", item
+            yield from _functions(node.body, f"{prefix}{node.name}.")
+        elif isinstance(node, ast.If | ast.Try | ast.With):
+            blocks = [node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])]
+            blocks += [handler.body for handler in getattr(node, "handlers", [])]
+            for block in blocks:
+                yield from _functions(block, prefix)
 
 
 def _pair(module, qualname, node, lines, stats, min_lines, max_lines, min_prompt_chars, max_prompt_chars):
@@ -276,13 +283,13 @@ def default_cache_dir() -> Path:
 def build_stdlib_corpus(
     seed: int = 0,
     max_pairs: int = 5000,  # pairs kept in all (sampled with the seed); None = every pair that passes
-    max_per_module: int = 50,  # per-module cap so that a few huge modules do not dominate
+    max_per_module: int = 100,  # per-module cap so that a few huge modules do not dominate
     min_lines: int = 3,  # shortest function kept, in lines, without its docstring
     max_lines: int = 30,  # longest function kept
     val_fraction: float = 0.1,  # share of *modules* (not rows) that go to validation
     test_fraction: float = 0.1,  # share of modules that go to test
     root: str | Path | None = None,  # a standard-library-like tree; None = this interpreter's
-    cache: bool = True,  # read/write the JSON cache
+    cache: bool = True,  # read/write the JSON cache of the extraction
     cache_dir: str | Path | None = None,  # None = $CODEGEN_CACHE_DIR or ~/.cache/codegen_lib
     return_stats: bool = False,  # also return the ExtractionStats (as a dict)
 ) -> datasets.DatasetDict | tuple[datasets.DatasetDict, dict]:
@@ -302,47 +309,12 @@ def build_stdlib_corpus(
             f"need 0 <= val_fraction, test_fraction and their sum < 1; got {val_fraction}, {test_fraction}"
         )
     root = stdlib_dir() if root is None else Path(root)
-    params = dict(seed=seed, max_pairs=max_pairs, max_per_module=max_per_module, min_lines=min_lines,
-                  max_lines=max_lines, val_fraction=val_fraction, test_fraction=test_fraction)  # fmt: skip
-    path = _cache_path(Path(cache_dir) if cache_dir else default_cache_dir(), root, params)
-    payload = None
-    if cache and path.is_file():
-        try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            logger.warning("ignoring unreadable stdlib corpus cache %s: %s", path, exc)
-    if payload is None:
-        payload = _build_payload(root, **params)
-        if cache:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".tmp{os.getpid()}")
-                tmp.write_text(json.dumps(payload), encoding="utf-8")
-                tmp.replace(path)  # atomic: a concurrent reader never sees half a file
-            except OSError as exc:
-                logger.warning("could not write the stdlib corpus cache %s: %s", path, exc)
-    stats = payload["stats"]
+    rows, stats = _cached_extraction(root, min_lines, max_lines, cache, cache_dir)
     if stats["files_undecodable"] or stats["files_unparsable"]:
         logger.warning(
             "stdlib corpus: %d undecodable and %d unparsable files skipped (first: %s)",
             stats["files_undecodable"], stats["files_unparsable"], stats["failed_files"][:3],
         )  # fmt: skip
-    features = datasets.Features({c: datasets.Value("string") for c in COLUMNS})
-    corpus = datasets.DatasetDict(
-        {
-            split: datasets.Dataset.from_dict(
-                {c: [r[c] for r in payload["splits"][split]] for c in COLUMNS}, features=features
-            )
-            for split in SPLITS
-        }
-    )
-    return (corpus, stats) if return_stats else corpus
-
-
-def _build_payload(
-    root: Path, *, seed, max_pairs, max_per_module, min_lines, max_lines, val_fraction, test_fraction
-):
-    rows, stats = extract_functions(root, min_lines=min_lines, max_lines=max_lines)
     rng = random.Random(f"codegen-stdlib:{seed}")
     by_module: dict[str, list[dict]] = {}
     for row in rows:
@@ -350,14 +322,49 @@ def _build_payload(
     kept: list[dict] = []
     for module_rows in by_module.values():
         if len(module_rows) > max_per_module:
-            stats.over_module_cap += len(module_rows) - max_per_module
+            stats["over_module_cap"] += len(module_rows) - max_per_module
             module_rows = rng.sample(module_rows, max_per_module)
         kept.extend(module_rows)
     if max_pairs is not None and len(kept) > max_pairs:
-        stats.over_max_pairs = len(kept) - max_pairs
+        stats["over_max_pairs"] = len(kept) - max_pairs
         kept = rng.sample(kept, max_pairs)
     kept.sort(key=lambda r: r["id"])  # a stable, readable order (modules stay together)
     splits: dict[str, list[dict]] = {s: [] for s in SPLITS}
     for row in kept:
         splits[module_split(row["module"], seed, val_fraction, test_fraction)].append(row)
-    return {"splits": splits, "stats": asdict(stats)}
+    features = datasets.Features({c: datasets.Value("string") for c in COLUMNS})
+    corpus = datasets.DatasetDict(
+        {
+            split: datasets.Dataset.from_dict({c: [r[c] for r in rs] for c in COLUMNS}, features=features)
+            for split, rs in splits.items()
+        }
+    )
+    return (corpus, stats) if return_stats else corpus
+
+
+def _cached_extraction(
+    root: Path, min_lines: int, max_lines: int, cache: bool, cache_dir
+) -> tuple[list, dict]:
+    """``extract_functions`` through the JSON cache (the slow part: parsing ~500 files)."""
+    path = _cache_path(
+        Path(cache_dir) if cache_dir else default_cache_dir(),
+        root,
+        dict(min_lines=min_lines, max_lines=max_lines),
+    )
+    if cache and path.is_file():
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            return payload["rows"], payload["stats"]
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("ignoring unreadable stdlib corpus cache %s: %s", path, exc)
+    rows, stats = extract_functions(root, min_lines=min_lines, max_lines=max_lines)
+    payload = {"rows": rows, "stats": asdict(stats)}
+    if cache:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(json.dumps(payload), encoding="utf-8")
+            tmp.replace(path)  # atomic: a concurrent reader never sees half a file
+        except OSError as exc:
+            logger.warning("could not write the stdlib corpus cache %s: %s", path, exc)
+    return payload["rows"], payload["stats"]

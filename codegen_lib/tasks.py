@@ -97,7 +97,8 @@ def _asserts(fn: str, cases: Sequence[tuple], expect: Callable) -> str:
     lines: list[str] = []
     for args in cases:
         call = f"{fn}({', '.join(repr(a) for a in args)})"
-        line = f"assert {call} == {expect(*args)!r}"
+        expected = expect(*args)
+        line = f"assert {call} is None" if expected is None else f"assert {call} == {expected!r}"
         if line not in lines:
             lines.append(line)
     return "\n".join(lines)

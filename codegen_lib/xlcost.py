@@ -30,6 +30,7 @@ import io
 import keyword
 import re
 import tokenize
+import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,7 +202,13 @@ def _is_name(tok: str) -> bool:
 
 def _is_operand_end(tok: str) -> bool:
     """True if ``tok`` can end an operand, so a following ``-`` is binary (``a - b``), not unary (``a, -b``)."""
-    return _is_name(tok) or tok in _CLOSE or tok[0] in QUOTES or tok[0].isdigit() or tok in ("None", "True", "False")
+    return (
+        _is_name(tok)
+        or tok in _CLOSE
+        or tok[0] in QUOTES
+        or tok[0].isdigit()
+        or tok in ("None", "True", "False")
+    )
 
 
 def _join_line(tokens: list[str]) -> str:
@@ -220,7 +227,11 @@ def _join_line(tokens: list[str]) -> str:
                 # call or subscript: f(x), a[i], s[1:], "ab"[0]
                 or (tok in ("(", "[") and (_is_name(prev) or prev in _CLOSE or prev[0] in QUOTES))
                 # attribute access; "1 .real" must keep its space
-                or (tok == "." and not prev[0].isdigit() and (_is_name(prev) or prev in _CLOSE or prev[0] in QUOTES))
+                or (
+                    tok == "."
+                    and not prev[0].isdigit()
+                    and (_is_name(prev) or prev in _CLOSE or prev[0] in QUOTES)
+                )
                 or (prev == "." and _is_name(tok) and i >= 2 and _is_operand_end(tokens[i - 2]))
             )
             out += tok if glue else " " + tok
@@ -237,10 +248,56 @@ def _join_line(tokens: list[str]) -> str:
 
 
 _CONTINUES = {
-    "+", "-", "*", "/", "//", "%", "**", "=", "==", "!=", "<", ">", "<=", ">=", "and", "or", "not", "in",
-    "|", "&", "^", "<<", ">>", "+=", "-=", "*=", "/=", "//=", "%=", "**=", "|=", "&=", "^=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "//",
+    "%",
+    "**",
+    "=",
+    "==",
+    "!=",
+    "<",
+    ">",
+    "<=",
+    ">=",
+    "and",
+    "or",
+    "not",
+    "in",
+    "|",
+    "&",
+    "^",
+    "<<",
+    ">>",
+    "+=",
+    "-=",
+    "*=",
+    "/=",
+    "//=",
+    "%=",
+    "**=",
+    "|=",
+    "&=",
+    "^=",
 }  # a logical line cannot end with one of these: the next line continues it
-_BINARY_START = _CONTINUES - {"+", "-", "not", "=", "+=", "-=", "*=", "/=", "//=", "%=", "**=", "|=", "&=", "^="}
+_BINARY_START = _CONTINUES - {
+    "+",
+    "-",
+    "not",
+    "=",
+    "+=",
+    "-=",
+    "*=",
+    "/=",
+    "//=",
+    "%=",
+    "**=",
+    "|=",
+    "&=",
+    "^=",
+}
 
 
 def _port_print(tokens: list[str]) -> list[str]:
@@ -344,7 +401,9 @@ def detokenize(code_tokens: str, *, pretty: bool = True, repair: bool = False) -
 # ----------------------------------------------------------------------------------------------------------------
 # Python -> tokens (for XLCoST-style BLEU)
 # ----------------------------------------------------------------------------------------------------------------
-_STRING_WORD = re.compile(r"\\.|[^\W_]+|[^\w\s]|_")  # inside literals: escapes, letters/digits, single symbols
+_STRING_WORD = re.compile(
+    r"\\.|[^\W_]+|[^\w\s]|_"
+)  # inside literals: escapes, letters/digits, single symbols
 
 
 def _string_tokens(literal: str) -> list[str]:
@@ -482,7 +541,9 @@ def _snippet_comments(root: Path, prefix: str) -> dict[str, list[str]]:
         return {}
     ids, comments = _map_ids(map_path), _read_lines(text_path)
     if len(ids) != len(comments):
-        raise ValueError(f"{map_path} has {len(ids)} lines but {text_path} has {len(comments)}: not line-aligned")
+        raise ValueError(
+            f"{map_path} has {len(ids)} lines but {text_path} has {len(comments)}: not line-aligned"
+        )
     by_program: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for sid, text in zip(ids, comments):
         m = _SNIPPET_ID.match(sid or "")
@@ -564,7 +625,9 @@ FAILURE_CAUSES = {
 def classify_failure(code: str) -> str | None:
     """Why ``code`` (a detokenized program) does not parse: a key of ``FAILURE_CAUSES``, or None if it parses."""
     try:
-        ast.parse(code)
+        with warnings.catch_warnings():  # "invalid escape sequence" warnings of the naive pass's output
+            warnings.simplefilter("ignore")
+            ast.parse(code)
         return None
     except SyntaxError as err:
         msg, lineno = err.msg or "", err.lineno or 0
@@ -639,5 +702,7 @@ def parse_report(data_dir: str | Path, splits=("validation", "test"), detokenize
             if cause is None:
                 parsed += 1
             else:
-                failures.append((f"{SPLIT_FILES[split] if split in SPLIT_FILES else split}/{row.program_id}", cause))
+                failures.append(
+                    (f"{SPLIT_FILES[split] if split in SPLIT_FILES else split}/{row.program_id}", cause)
+                )
     return ParseReport(total=total, parsed=parsed, failures=failures)

@@ -9,6 +9,11 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CODEGEN_SHARED_DATA", REPO.parent / "shared" / "data"))
 XLCOST_DIR = SHARED_DATA / "raw" / "xlcost"
 
+# Tests never reach a hub. Set before any test module imports huggingface_hub/datasets, which read these
+# variables at import time; the autouse fixture below re-asserts them for every test.
+for _var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+    os.environ[_var] = "1"
+
 
 @pytest.fixture(scope="session")
 def xlcost_dir() -> Path:

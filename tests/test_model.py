@@ -206,3 +206,16 @@ def test_tiny_model_overfits_one_batch():
         opt.step()
     assert first > 2.5
     assert loss.item() < 0.05
+
+
+def test_tied_model_round_trips_through_safetensors(tmp_path):
+    from safetensors.torch import load_model, save_model
+
+    model = tiny(norm_first=True, tie_embeddings=True).eval()
+    save_model(model, str(tmp_path / "model.safetensors"))
+    torch.manual_seed(99)
+    other = build_model(model.config).eval()
+    load_model(other, str(tmp_path / "model.safetensors"))
+    assert other.fc.weight is other.decoder_embedding.weight  # still tied after loading
+    src, tgt = batch()
+    assert torch.equal(other(src, tgt), model(src, tgt))

@@ -17,7 +17,17 @@ import pytest
 
 from codegen_lib import tasks
 
-CATEGORIES = {"arithmetic", "strings", "lists", "dicts", "loops", "recursion", "sorting", "searching", "classes"}
+CATEGORIES = {
+    "arithmetic",
+    "strings",
+    "lists",
+    "dicts",
+    "loops",
+    "recursion",
+    "sorting",
+    "searching",
+    "classes",
+}
 
 # The child: reads [[code, tests], ...] as JSON on stdin, runs each in a fresh namespace with a 0.1 s
 # CPU-time timer (CPU time, so a loaded machine does not cause false timeouts),
@@ -47,7 +57,11 @@ print(json.dumps(out))
 def _run_batch(jobs: list[tuple[str, str]]) -> list[str]:
     """Run (code, tests) jobs in one child interpreter; return "pass" or "fail: ..." per job."""
     proc = subprocess.run(
-        [sys.executable, "-I", "-c", _RUNNER], input=json.dumps(jobs), capture_output=True, text=True, timeout=120
+        [sys.executable, "-I", "-c", _RUNNER],
+        input=json.dumps(jobs),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)
@@ -159,11 +173,20 @@ def test_prompts_carry_the_constants(all_rows):
     """Every number or string literal of the solution is in the prompt, except a few universal constants
     (0, 1, 2, 10 for digits, 3n+1 of Collatz, 9/5+32 of Fahrenheit) that the family's wording implies."""
     implied = {0, 1, 2, -1, ""}
-    implied_by_family = {"count_digits": {10}, "digit_sum": {10}, "collatz_steps": {3}, "temperature_class": {9, 5, 32}}
+    implied_by_family = {
+        "count_digits": {10},
+        "digit_sum": {10},
+        "collatz_steps": {3},
+        "temperature_class": {9, 5, 32},
+    }
     for row in all_rows:
         allowed = implied | implied_by_family.get(row["family"], set())
         for node in ast.walk(ast.parse(row["code"])):
-            if isinstance(node, ast.Constant) and not isinstance(node.value, bool) and node.value not in allowed:
+            if (
+                isinstance(node, ast.Constant)
+                and not isinstance(node.value, bool)
+                and node.value not in allowed
+            ):
                 if isinstance(node.value, str) and node.value in ("aeiou",):
                     continue  # the vowels are listed one by one in the prompt
                 if node.value is None:
@@ -209,7 +232,9 @@ class _Bump(ast.NodeTransformer):
 def test_wrong_solutions_fail_the_tests(corpus):
     rows = [row for split in corpus.values() for row in split.select(range(0, len(split), 5))]
     stub_results = _run_batch([(_stub(row), row["tests"]) for row in rows])
-    assert all(res != "pass" for res in stub_results), [r["id"] for r, s in zip(rows, stub_results) if s == "pass"]
+    assert all(res != "pass" for res in stub_results), [
+        r["id"] for r, s in zip(rows, stub_results) if s == "pass"
+    ]
 
     mutants = []
     for row in rows:
@@ -219,7 +244,9 @@ def test_wrong_solutions_fail_the_tests(corpus):
     assert len(mutants) > 0.6 * len(rows)
     results = _run_batch([(code, row["tests"]) for row, code in mutants])
     killed = sum(res != "pass" for res in results)
-    assert killed / len(mutants) >= 0.97, [row["id"] for (row, _), res in zip(mutants, results) if res == "pass"]
+    assert killed / len(mutants) >= 0.97, [
+        row["id"] for (row, _), res in zip(mutants, results) if res == "pass"
+    ]
 
 
 def test_sandbox_agrees_when_available(corpus):
@@ -229,7 +256,9 @@ def test_sandbox_agrees_when_available(corpus):
         if row["family"] not in seen:
             seen.add(row["family"])
             rows.append(row)
-    jobs = [(row["code"], row["tests"]) for row in rows[:12]] + [(_stub(row), row["tests"]) for row in rows[:4]]
+    jobs = [(row["code"], row["tests"]) for row in rows[:12]] + [
+        (_stub(row), row["tests"]) for row in rows[:4]
+    ]
     results = sandbox.run_many(jobs)
     assert [r.status for r in results[:12]] == ["pass"] * 12
     assert all(r.status != "pass" for r in results[12:])
@@ -247,7 +276,9 @@ def test_bad_arguments_raise_clear_errors():
 
 
 def test_small_builds_and_family_subsets():
-    small = tasks.build_task_corpus(seed=0, instances_per_family=10, families=["scale_values", "clamp", "gcd"])
+    small = tasks.build_task_corpus(
+        seed=0, instances_per_family=10, families=["scale_values", "clamp", "gcd"]
+    )
     assert set(small["train"]["family"]) == {"scale_values"}
     assert len(small["train"]) == 8 and len(small["validation"]) == 1 and len(small["test"]) == 1
     assert len(small["test_unseen"]) == 20

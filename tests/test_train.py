@@ -50,6 +50,15 @@ def make_rows(n: int, offset: int = 0) -> list[dict]:
 TRAIN_ROWS, VAL_ROWS = make_rows(40), make_rows(12, offset=100)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The CI CPU is shared: one intra-op thread avoids OpenMP spin-waiting (and is faster here)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def tok():
     texts = [r[k] for r in TRAIN_ROWS for k in ("prompt", "code")]
@@ -397,21 +406,24 @@ def test_resume_refuses_a_different_model(tok, trained, tmp_path):
 
 # ---------------------------------------------------------------------------------------------- exact resume
 
+def kill_test_run(out, tok_dir, delay: float, resume: bool) -> None:
+    """The run of the SIGKILL test: the subprocess and the in-process runs call exactly this."""
+    from codegen_lib.tokenizer import CodeTokenizer
+
+    tok = CodeTokenizer.load(tok_dir)
+    tc = TrainConfig.preset("tiny", max_steps=24, epochs=5, save_every=3, progress=False)
+    train(model_cfg(tok), tc, tok, TRAIN_ROWS, VAL_ROWS, out, callbacks=[lambda state: time.sleep(delay)],
+          resume=resume)
+
+
 SCRIPT = """
-import sys, time
+import sys
+import torch
+torch.set_num_threads(1)
 sys.path.insert(0, {repo!r})
 sys.path.insert(0, {tests!r})
-from codegen_lib.tokenizer import CodeTokenizer
-from codegen_lib.config import ModelConfig
-from codegen_lib.train import TrainConfig, train
-from test_train import TRAIN_ROWS, VAL_ROWS
-
-out, delay, resume = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1"
-tok = CodeTokenizer.load({tok_dir!r})
-mc = ModelConfig.preset("tiny", src_vocab_size=tok.vocab_size, tgt_vocab_size=tok.vocab_size,
-                        max_src_len=32, max_tgt_len=48)
-tc = TrainConfig.preset("tiny", max_steps=24, epochs=5, save_every=3, progress=False)
-train(mc, tc, tok, TRAIN_ROWS, VAL_ROWS, out, callbacks=[lambda state: time.sleep(delay)], resume=resume)
+from test_train import kill_test_run
+kill_test_run(sys.argv[1], {tok_dir!r}, float(sys.argv[2]), resume=False)
 print("done")
 """
 
@@ -423,11 +435,10 @@ def test_resume_after_sigkill_gives_identical_weights(tok, tmp_path):
     script = tmp_path / "run_train.py"
     script.write_text(SCRIPT.format(repo=str(REPO), tests=str(REPO / "tests"), tok_dir=str(tmp_path / "tok")))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    run = lambda out, delay, resume: [sys.executable, str(script), str(out), str(delay), resume]
 
-    # 1. a run that we kill after its checkpoint at step >= 9 (of 24; 5 steps per epoch, so mid-epoch 2)
-    proc = subprocess.Popen(run(tmp_path / "killed", 0.15, "0"), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    # 1. a run in a subprocess that we kill after its checkpoint at step >= 9 (of 24; 5 steps per epoch)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "killed"), "0.15"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     config = tmp_path / "killed" / "last" / "config.json"
     deadline, step = time.monotonic() + 60, 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -445,10 +456,9 @@ def test_resume_after_sigkill_gives_identical_weights(tok, tmp_path):
     killed_at = json.loads(config.read_text())["step"]
     assert 9 <= killed_at < 24
 
-    # 2. resume it; 3. an uninterrupted run (with the same code path, in a subprocess)
-    for args in (run(tmp_path / "killed", 0, "1"), run(tmp_path / "full", 0, "0")):
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0 and "done" in done.stdout, done.stderr[-3000:]
+    # 2. resume it (here, in a fresh train() call); 3. an uninterrupted run with the same code
+    kill_test_run(tmp_path / "killed", tmp_path / "tok", 0.0, resume=True)
+    kill_test_run(tmp_path / "full", tmp_path / "tok", 0.0, resume=False)
 
     resumed = load_file(tmp_path / "killed/last/model.safetensors")
     full = load_file(tmp_path / "full/last/model.safetensors")
@@ -458,5 +468,4 @@ def test_resume_after_sigkill_gives_identical_weights(tok, tmp_path):
     h_full = json.loads((tmp_path / "full/history.json").read_text())
     assert losses(h_resumed) == losses(h_full) and len(losses(h_full)) == 24
     assert [e["val_loss"] for e in h_resumed["epochs"]] == [e["val_loss"] for e in h_full["epochs"]]
-    # sanity: the weights did move away from the checkpoint we resumed from
     assert json.loads(config.read_text())["step"] == 24

@@ -1,0 +1,343 @@
+"""Evaluate a model or a file of predictions with every available metric; write results JSON and a table.
+
+Chapter 09 and ``python -m codegen_lib evaluate`` call these functions:
+
+* :func:`evaluate_predictions` -- metrics for given hypotheses (no model needed);
+* :func:`evaluate_model` -- decodes a split with :func:`codegen_lib.decode.generate` (progress bar), samples
+  ``n_samples`` programs per task for pass@k, optionally runs HumanEval, then calls the former;
+* :func:`write_results` -- ``results.json`` (values, sacrebleu signature, dataset, split, sizes, decoding
+  settings, machine, time, checkpoint) and ``results.md`` (our row beside the report's Table 5.1).
+
+A metric that cannot run here is recorded as a string saying why (e.g. ``"not computed: hub unreachable"``),
+never as a substitute number.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from codegen_lib import metrics
+from codegen_lib.metrics import NOT_COMPUTED_HUB
+
+__all__ = [
+    "REPORT_TABLE_5_1",
+    "evaluate_predictions",
+    "evaluate_model",
+    "write_results",
+    "results_markdown",
+    "machine_info",
+]
+
+# The report's Table 5.1 (BLEU and CodeBERTScore of its three models).
+REPORT_TABLE_5_1 = (
+    {"model": "XLCoST", "bleu": 15.09, "f1": 0.76, "f3": 0.74, "precision": 0.78, "recall": 0.75},
+    {"model": "Alpaca", "bleu": 3.54, "f1": 0.72, "f3": 0.72, "precision": 0.72, "recall": 0.72},
+    {"model": "Merged", "bleu": 10.87, "f1": 0.70, "f3": 0.69, "precision": 0.72, "recall": 0.68},
+)
+NOT_COMPUTED_CODEBLEU = "not computed: codebleu not installed"
+DEFAULT_DECODING = {"strategy": "greedy", "max_new_tokens": 256}
+
+
+def _column(rows, name: str) -> list | None:
+    if rows is None:
+        return None
+    if hasattr(rows, "column_names"):  # datasets.Dataset
+        return list(rows[name]) if name in rows.column_names else None
+    values = [r.get(name) for r in rows]
+    return values if all(v is not None for v in values) else None
+
+
+def _task_jobs(samples: Sequence[Sequence[str]], tests: Sequence[str]) -> list[tuple[str, str]]:
+    return [(code, t) for per_task, t in zip(samples, tests) for code in per_task]
+
+
+def _pass_at_k_metrics(samples, tests, ks, *, workers, timeout, progress) -> dict:
+    from codegen_lib.sandbox import SandboxConfig, run_many
+
+    n = len(samples[0])
+    if any(len(s) != n for s in samples):
+        raise ValueError("every task needs the same number of samples for pass@k")
+    results = run_many(_task_jobs(samples, tests), workers=workers, config=SandboxConfig(timeout=timeout),
+                       progress=progress)
+    statuses = [r.status for r in results]
+    correct = [sum(s == "pass" for s in statuses[i * n : (i + 1) * n]) for i in range(len(samples))]
+    out = {f"pass@{k}": sum(metrics.pass_at_k(n, c, k) for c in correct) / len(correct) for k in ks if k <= n}
+    out["sandbox_statuses"] = {s: statuses.count(s) for s in ("pass", "fail", "timeout", "error")}
+    return out
+
+
+def evaluate_predictions(
+    hyps: Sequence[str],
+    refs: Sequence[str],
+    *,
+    dataset: str,
+    split: str,
+    rows=None,
+    samples: Sequence[Sequence[str]] | None = None,
+    ks: Sequence[int] = (1, 5, 10),
+    codebert: bool = True,
+    codebert_model: str | None = None,
+    humaneval: dict | None = None,
+    sandbox_timeout: float = 10.0,
+    workers: int | None = None,
+    progress: bool = False,
+) -> dict:
+    """All metrics for predictions ``hyps`` against references ``refs`` (real Python source).
+
+    Args:
+        dataset, split: recorded in the results; ``dataset="xlcost"`` adds the XLCoST-style BLEU.
+        rows: the evaluated rows (``datasets.Dataset`` or list of dicts); when they have a ``tests`` column
+            (the task corpus), functional correctness is measured in the sandbox.
+        samples: ``samples[i]`` = the n sampled programs for row i, for pass@k; default ``[[h] for h in hyps]``
+            (pass@1 of the hypotheses).
+        ks: the k of pass@k (those ``<= n`` are reported).
+        codebert: compute CodeBERTScore; unreachable hub -> the marker ``"not computed: hub unreachable"``.
+        codebert_model: a local model directory for CodeBERTScore (default: the hub's neulab/codebert-python).
+        humaneval: a HumanEval result from :func:`codegen_lib.humaneval.humaneval_pass_at_1`, recorded as is.
+
+    Returns:
+        ``{"dataset", "split", "sizes", "metrics", "sacrebleu_signature"}``; :func:`evaluate_model` and
+        :func:`write_results` add the rest.
+    """
+    metrics._check_pairs(hyps, refs)
+    out_metrics: dict = {}
+    b = metrics.bleu(hyps, refs)
+    out_metrics["bleu"] = b["score"]
+    if dataset == "xlcost":
+        out_metrics["xlcost_bleu"] = metrics.xlcost_bleu(hyps, refs)
+    out_metrics["syntax_validity"] = metrics.syntax_validity(hyps)
+    out_metrics["exact_match"] = metrics.exact_match(hyps, refs)
+
+    if codebert:
+        from codegen_lib.hub import HubUnavailableError
+
+        try:
+            cbs = metrics.codebertscore(hyps, refs, model_type=codebert_model)
+            out_metrics["codebertscore"] = cbs
+        except HubUnavailableError:
+            out_metrics["codebertscore"] = {k: NOT_COMPUTED_HUB for k in ("precision", "recall", "f1", "f3")}
+    try:
+        out_metrics["codebleu"] = metrics.codebleu(hyps, refs)["codebleu"]
+    except ImportError:
+        out_metrics["codebleu"] = NOT_COMPUTED_CODEBLEU
+
+    tests = _column(rows, "tests")
+    sizes = {"examples": len(hyps)}
+    if tests is not None:
+        if len(tests) != len(hyps):
+            raise ValueError(f"rows have {len(tests)} tests for {len(hyps)} hypotheses")
+        samples = [[h] for h in hyps] if samples is None else samples
+        if len(samples) != len(hyps):
+            raise ValueError(f"got samples for {len(samples)} tasks, expected {len(hyps)}")
+        out_metrics.update(
+            _pass_at_k_metrics(samples, tests, ks, workers=workers, timeout=sandbox_timeout, progress=progress)
+        )
+        sizes["samples_per_task"] = len(samples[0])
+    if humaneval is not None:
+        out_metrics["humaneval_pass@1"] = humaneval["pass@1"]
+        sizes["humaneval_problems"] = humaneval["total"]
+    return {
+        "dataset": dataset,
+        "split": split,
+        "sizes": sizes,
+        "metrics": out_metrics,
+        "sacrebleu_signature": b["signature"],
+    }
+
+
+def _generate(model, tokenizer, prompts: list[str], decoding: dict, *, batch_size: int, desc: str,
+              progress: bool) -> list[str]:
+    from tqdm.auto import tqdm
+
+    from codegen_lib import decode  # looked up at call time (tests replace decode.generate)
+
+    outputs: list[str] = []
+    bar = tqdm(total=len(prompts), desc=desc, disable=not progress)
+    for start in range(0, len(prompts), batch_size):
+        chunk = prompts[start : start + batch_size]
+        outputs.extend(decode.generate(model, tokenizer, chunk, **decoding))
+        bar.update(len(chunk))
+    bar.close()
+    if len(outputs) != len(prompts):
+        raise RuntimeError(f"generate returned {len(outputs)} outputs for {len(prompts)} prompts")
+    return outputs
+
+
+def evaluate_model(
+    model,
+    tokenizer,
+    rows,
+    *,
+    dataset: str,
+    split: str,
+    decoding: dict | None = None,
+    n_samples: int = 1,
+    sample_decoding: dict | None = None,
+    ks: Sequence[int] = (1, 5, 10),
+    humaneval: bool = False,
+    codebert: bool = True,
+    codebert_model: str | None = None,
+    limit: int | None = None,
+    batch_size: int = 32,
+    sandbox_timeout: float = 10.0,
+    workers: int | None = None,
+    checkpoint: str | None = None,
+    out_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> dict:
+    """Decode ``rows`` with ``model`` and compute every available metric (chapter 09, ``evaluate`` command).
+
+    Args:
+        rows: a split with ``prompt`` and ``code`` columns (``datasets.Dataset`` or list of dicts); with
+            ``tests`` (the task corpus) pass@k is measured too.
+        dataset, split: names recorded in the results (``"xlcost"`` adds the XLCoST-style BLEU).
+        decoding: keyword arguments for ``decode.generate`` (default greedy, 256 new tokens).
+        n_samples: programs sampled per task for pass@k (only with ``tests``); 1 = pass@1 of ``decoding``.
+        sample_decoding: settings for those samples (default ``strategy="sample", temperature=0.8,
+            seed=0``; sample j uses ``seed + j``).
+        humaneval: also generate for the 164 HumanEval prompts and report pass@1 (slow on CPU).
+        limit: evaluate only the first ``limit`` rows.
+        checkpoint: recorded in the results; out_dir: where :func:`write_results` writes, if given.
+
+    Returns:
+        The results dict (also written to ``out_dir`` when given).
+    """
+    started = time.time()
+    decoding = {**DEFAULT_DECODING, **(decoding or {})}
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    if limit is not None:
+        rows = rows.select(range(min(limit, len(rows)))) if hasattr(rows, "select") else list(rows)[:limit]
+    prompts, refs = _column(rows, "prompt"), _column(rows, "code")
+    if prompts is None or refs is None:
+        raise ValueError("rows need 'prompt' and 'code' columns")
+    if not prompts:
+        raise ValueError("no rows to evaluate")
+    hyps = _generate(model, tokenizer, prompts, decoding, batch_size=batch_size, desc=f"decode {dataset}/{split}",
+                     progress=progress)
+
+    samples = None
+    sample_settings = None
+    if n_samples > 1 and _column(rows, "tests") is not None:
+        sample_settings = {**decoding, "strategy": "sample", "temperature": 0.8, "seed": 0, **(sample_decoding or {})}
+        base_seed = sample_settings.get("seed") or 0
+        per_seed = []
+        for j in range(n_samples):
+            per_seed.append(_generate(model, tokenizer, prompts, {**sample_settings, "seed": base_seed + j},
+                                      batch_size=batch_size, desc=f"sample {j + 1}/{n_samples}", progress=progress))
+        samples = [list(col) for col in zip(*per_seed)]  # (tasks, n_samples)
+
+    he_result = None
+    if humaneval:
+        from codegen_lib.humaneval import completion_from_generation, humaneval_pass_at_1, load_humaneval
+
+        problems = load_humaneval()
+        gen = _generate(model, tokenizer, [p["prompt"] for p in problems], decoding, batch_size=batch_size,
+                        desc="decode HumanEval", progress=progress)
+        he_result = humaneval_pass_at_1(
+            [completion_from_generation(p, g) for p, g in zip(problems, gen)], timeout=sandbox_timeout,
+            workers=workers, progress=progress,
+        )
+
+    results = evaluate_predictions(
+        hyps, refs, dataset=dataset, split=split, rows=rows, samples=samples, ks=ks, codebert=codebert,
+        codebert_model=codebert_model, humaneval=he_result, sandbox_timeout=sandbox_timeout, workers=workers,
+        progress=progress,
+    )
+    results["decoding"] = decoding
+    if sample_settings is not None:
+        results["sample_decoding"] = sample_settings
+    results["checkpoint"] = None if checkpoint is None else str(checkpoint)
+    results["machine"] = machine_info()
+    results["time"] = {
+        "started": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(time.time() - started, 3),
+    }
+    results["predictions"] = [{"prompt": p, "reference": r, "hypothesis": h} for p, r, h in zip(prompts, refs, hyps)]
+    if out_dir is not None:
+        write_results(results, out_dir)
+    return results
+
+
+def machine_info() -> dict:
+    """Platform, Python/torch versions, CPU model and GPU name (or None) -- recorded with every result."""
+    cpu = platform.processor() or None
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    info = {"platform": platform.platform(), "python": platform.python_version(), "cpu": cpu,
+            "cpu_count": os.cpu_count(), "gpu": None}
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        if torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    return info
+
+
+def _fmt(value, digits: int) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    return f"{value:.{digits}f}"
+
+
+def results_markdown(results: dict) -> str:
+    """A markdown table: the report's Table 5.1 rows, then ours, plus the metrics the report did not have."""
+    m = results["metrics"]
+    cbs = m.get("codebertscore", {})
+    pass_keys = sorted((k for k in m if k.startswith("pass@")), key=lambda k: int(k[5:]))
+    extra_keys = [k for k in ("xlcost_bleu", "syntax_validity", "exact_match", "codebleu") if k in m]
+    extra_keys += pass_keys + [k for k in ("humaneval_pass@1",) if k in m]
+    head = ["Model", "BLEU", "F1", "F3", "Precision", "Recall", *extra_keys]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in REPORT_TABLE_5_1:
+        cells = [f"{row['model']} (report)", _fmt(row["bleu"], 2), *(_fmt(row[k], 2) for k in
+                 ("f1", "f3", "precision", "recall")), *("—" for _ in extra_keys)]
+        lines.append("| " + " | ".join(cells) + " |")
+    ours = [f"ours: {results['dataset']}/{results['split']}", _fmt(m["bleu"], 2),
+            *(_fmt(cbs.get(k), 2) for k in ("f1", "f3", "precision", "recall")),
+            *(_fmt(m[k], 2 if k.endswith("bleu") else 3) for k in extra_keys)]
+    lines.append("| " + " | ".join(ours) + " |")
+    notes = [
+        "",
+        f"BLEU: sacrebleu `{results['sacrebleu_signature']}` on {results['sizes']['examples']} examples "
+        "(the report does not give its BLEU tokenization, so compare with care).",
+    ]
+    if "xlcost_bleu" in m:
+        notes.append("xlcost_bleu: CodeXGLUE/XLCoST smoothed BLEU-4 on XLCoST-tokenized code (0-100).")
+    if "codebertscore" in m and isinstance(cbs.get("f1"), float):
+        notes.append(f"CodeBERTScore model: `{cbs.get('model')}`, layer {cbs.get('num_layers')}.")
+    if "pass@1" in m:
+        notes.append(f"pass@k: {results['sizes'].get('samples_per_task', 1)} sample(s) per task, run in the sandbox.")
+    if "decoding" in results:
+        notes.append(f"Decoding: `{json.dumps(results['decoding'], sort_keys=True)}`.")
+    return "\n".join(lines + notes) + "\n"
+
+
+def write_results(results: dict, out_dir: str | os.PathLike) -> dict[str, Path]:
+    """Write ``results.json``, ``results.md`` and (when present) ``predictions.jsonl`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    body = {k: v for k, v in results.items() if k != "predictions"}
+    paths = {"json": out / "results.json", "markdown": out / "results.md"}
+    paths["json"].write_text(json.dumps(body, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    paths["markdown"].write_text(results_markdown(results), encoding="utf-8")
+    if results.get("predictions"):
+        paths["predictions"] = out / "predictions.jsonl"
+        with open(paths["predictions"], "w", encoding="utf-8") as f:
+            for row in results["predictions"]:
+                f.write(json.dumps(row) + "\n")
+    return paths
