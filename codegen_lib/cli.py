@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
+
+from codegen_lib import fast_mode
 
 __all__ = ["main", "build_parser"]
 
 MODEL_PRESETS = ("seed", "tiny", "small", "improved")
 DEFAULT_VOCAB = {"tiny": 1000}  # other presets: 8000 (ModelConfig's placeholder size)
+RUN_FILE = "run.json"  # the train command's data options, for --resume
+DATA_ARGS = ("dataset", "data_dir", "max_rows")
 
 EPILOG = """\
 examples:
@@ -59,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a model (BPE tokenizer + Transformer) and write a run directory",
         description="Train a byte-level BPE tokenizer on the training split's prompts and code, then the "
                     "Transformer with teacher forcing. Writes OUT/best, OUT/last and OUT/history.json.")
-    t.add_argument("--preset", choices=MODEL_PRESETS, default="seed",
-                   help="model preset (ModelConfig.preset): seed = the report's model, tiny = tests/fast mode")
+    t.add_argument("--preset", choices=MODEL_PRESETS, default="tiny" if fast_mode() else "seed",
+                   help="model preset (ModelConfig.preset): seed = the report's model, tiny = tests and the "
+                        "fast mode (CODEGEN_FAST=1 makes tiny the default)")
     t.add_argument("--train-preset", choices=("seed", "tiny", "small", "improved"), default=None,
                    help="training recipe (TrainConfig.preset); default: the same name as --preset")
     t.add_argument("--dataset", default="tasks",
@@ -142,6 +148,24 @@ def _device(name: str) -> str:
     return "cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name)
 
 
+def _use_saved_data_args(args: argparse.Namespace, out: Path) -> None:
+    """On --resume, the data options come from OUT/run.json, so the resumed run sees the same rows."""
+    path = out / RUN_FILE
+    if not path.is_file():
+        return
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    for key in DATA_ARGS:
+        if key in saved and getattr(args, key) != saved[key]:
+            if _is_main_process():
+                print(f"note: --resume uses the run's {key}={saved[key]!r}", file=sys.stderr)
+            setattr(args, key, saved[key])
+
+
+def _is_main_process() -> bool:
+    """True unless this is a non-zero rank under ``accelerate launch``/``torchrun`` (print once, not N times)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def _split(corpus, names: tuple[str, ...], what: str):
     for name in names:
         if name in corpus:
@@ -153,10 +177,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     from codegen_lib.config import ModelConfig
     from codegen_lib.data import load_corpus
     from codegen_lib.tokenizer import load_tokenizer, train_tokenizer
-    from codegen_lib.train import CheckpointError, TrainConfig, train
+    from codegen_lib.train import (
+        CheckpointError,
+        TrainConfig,
+        _atomic_write_text,
+        recover_checkpoint_dir,
+        train,
+    )
 
     out = Path(args.out)
     last = out / "last"
+    recover_checkpoint_dir(last)  # a kill between the two renames of a checkpoint swap leaves .last.old
     overrides = {k: v for k, v in {"epochs": args.epochs, "max_steps": args.max_steps, "batch_size": args.batch_size,
                                    "lr": args.lr, "save_every": args.save_every,
                                    "mixed_precision": args.mixed_precision}.items() if v is not None}
@@ -170,6 +201,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         model_cfg = ModelConfig.from_dict(saved["model_config"])
         train_cfg = TrainConfig.from_dict({**saved["train_config"], **overrides})
         tokenizer = load_tokenizer(last / "tokenizer")
+        _use_saved_data_args(args, out)
         if {k for k in overrides if k in ("epochs", "max_steps", "batch_size", "lr")}:
             print("note: changing epochs/max-steps/batch-size/lr on --resume changes the schedule; "
                   "the continuation is then not identical to an uninterrupted run", file=sys.stderr)
@@ -180,9 +212,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                                  "to start afresh")
             for name in ("best", "last", "history.json"):
                 path = out / name
-                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
         train_cfg = TrainConfig.preset(args.train_preset or args.preset, seed=args.seed, **overrides)
         model_cfg = None  # built once the tokenizer knows its vocabulary size
+        if _is_main_process():  # what --resume needs to rebuild the same data
+            _atomic_write_text(out / RUN_FILE, json.dumps({k: getattr(args, k) for k in DATA_ARGS}, indent=2))
     corpus = load_corpus(args.dataset, data_dir=args.data_dir, seed=train_cfg.seed)
     train_ds = _split(corpus, ("train",), "training")
     val_ds = _split(corpus, ("validation", "valid", "dev"), "validation")
@@ -195,14 +229,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         tokenizer = train_tokenizer(texts, vocab_size=vocab_size)
         model_cfg = ModelConfig.preset(args.preset, src_vocab_size=tokenizer.vocab_size,
                                        tgt_vocab_size=tokenizer.vocab_size)
-    print(f"training {args.preset if not args.resume else 'resumed'} model on {args.dataset}: {len(train_ds)} train / "
-          f"{len(val_ds)} validation rows, vocab {tokenizer.vocab_size}, out {out}", file=sys.stderr)
+    if _is_main_process():
+        print(f"training {args.preset if not args.resume else 'resumed'} model on {args.dataset}: {len(train_ds)} train / "
+              f"{len(val_ds)} validation rows, vocab {tokenizer.vocab_size}, out {out}", file=sys.stderr)
     history = train(model_cfg, train_cfg, tokenizer, train_ds, val_ds, out, resume=args.resume)
     best = history.get("best_val_loss")
-    print(json.dumps({"out": str(out), "steps": history["steps"][-1]["step"] if history["steps"] else 0,
-                      "epochs": len(history["epochs"]), "best_val_loss": best,
-                      "stopped_early": history.get("stopped_early", False),
-                      "train_time_s": round(history["train_time_s"], 1), "device": history.get("device")}))
+    if _is_main_process():
+        print(json.dumps({"out": str(out), "steps": history["steps"][-1]["step"] if history["steps"] else 0,
+                          "epochs": len(history["epochs"]), "best_val_loss": best,
+                          "stopped_early": history.get("stopped_early", False),
+                          "train_time_s": round(history["train_time_s"], 1), "device": history.get("device")}))
     return 0
 
 

@@ -575,18 +575,18 @@ def truncation_counts(
 ) -> dict[str, dict]:
     """How many rows of each split would be cut at the model's maximum lengths.
 
-    The prompt is truncated if it has more than ``max_src_len`` tokens; the code if ``len(code_ids) + 1 >
-    max_tgt_len`` (teacher forcing feeds ``[<bos>] + code`` and predicts ``code + [<eos>]``, so one special
-    token shares the budget, as in ``ModelConfig.max_tgt_len``).
+    Counted exactly as ``batching.Seq2SeqCollator`` cuts: the source is ``prompt + [<eos>]`` and the target
+    ``[<bos>] + code`` / ``code + [<eos>]``, so one special token shares each budget and a row is cut when
+    ``len(prompt_ids) + 1 > max_src_len`` or ``len(code_ids) + 1 > max_tgt_len``.
 
     Returns:
         ``{split: {"rows", "src_truncated", "tgt_truncated", "any_truncated"}}``.
     """
-    if max_src_len < 1 or max_tgt_len < 2:
-        raise ValueError(f"need max_src_len >= 1 and max_tgt_len >= 2, got {max_src_len}, {max_tgt_len}")
+    if max_src_len < 2 or max_tgt_len < 2:
+        raise ValueError(f"need max_src_len >= 2 and max_tgt_len >= 2, got {max_src_len}, {max_tgt_len}")
     out = {}
     for split, ds in dd.items():
-        src = [n > max_src_len for n in lengths(ds, "prompt", tokenizer)]
+        src = [n + 1 > max_src_len for n in lengths(ds, "prompt", tokenizer)]
         tgt = [n + 1 > max_tgt_len for n in lengths(ds, "code", tokenizer)]
         out[split] = {
             "rows": len(ds),

@@ -8,8 +8,12 @@ on a 2-core CPU, without each notebook training its own. :func:`load_book_model`
 2. a cached one in ``<cache_dir>/<name>-<key>/``, where ``key`` is a short hash of the recipe and of
    ``codegen_lib.__version__`` (so a changed recipe or library never loads a stale model). ``cache_dir``
    defaults to ``$CODEGEN_CACHE_DIR`` or ``~/.cache/codegen_lib``;
-3. otherwise it trains the recipe once (about a minute on a 2-core CPU: a fixed number of optimizer steps,
+3. otherwise it trains the recipe once (under a minute on a 2-core CPU: a fixed number of optimizer steps,
    so the result does not depend on the machine's speed), stores it in the cache and returns it.
+
+The ``book-tiny`` recipe (800 steps of batch 32, about 5.8 epochs of the task corpus, ~45 s of training on
+one CPU thread) reaches a validation loss of about 0.07; its greedy programs pass the tests of ~85% of
+validation prompts (seen task families) and of almost none of the ``test_unseen`` families.
 
 A cache entry is a run directory of :func:`~codegen_lib.train.train` (``best/``, ``last/``,
 ``history.json``) plus ``manifest.json`` (recipe, key, library version, SHA-256 of the weights). It is
@@ -57,6 +61,9 @@ BOOK_RECIPES: dict[str, dict[str, Any]] = {
         "corpus_seed": 0,  # seed of the generated corpus (its splits are what chapters 08-10 evaluate on)
         "train_rows": None,  # None = the whole train split; an int = its first N rows (tests)
         "val_rows": 128,  # validation rows for the per-epoch validation loss (a subset: it is cheap)
+        # CPU threads while training (None = torch's default). A model this small trains several times
+        # faster on one thread than on two: the threads spend more time synchronising than computing.
+        "num_threads": 1,
         "tokenizer": {"vocab_size": 1000, "min_frequency": 2},  # byte-level BPE on train prompts + code
         "model_preset": "tiny",
         # a little wider than the tiny preset, pre-LN and tied embeddings: learns fastest per CPU second
@@ -65,7 +72,7 @@ BOOK_RECIPES: dict[str, dict[str, Any]] = {
         "train_preset": "tiny",
         # a fixed number of steps (not a time budget), so the same weights come out on every machine speed
         "train": {"lr": 3e-3, "optimizer": "adamw", "weight_decay": 0.01, "schedule": "cosine",
-                  "warmup_steps": 30, "label_smoothing": 0.0, "batch_size": 32, "epochs": 2, "max_steps": 260,
+                  "warmup_steps": 30, "label_smoothing": 0.0, "batch_size": 32, "epochs": 6, "max_steps": 800,
                   "patience": None, "seed": 0, "mixed_precision": "no", "log_every": 10, "eval_every": 0,
                   "save_every": 0},
     },
@@ -136,6 +143,8 @@ def train_book_model(out_dir: str | os.PathLike, name: str = "book-tiny", *,
     ``ModelConfig.preset(model_preset, **model)`` and run :func:`codegen_lib.train.train` with
     ``TrainConfig.preset(train_preset, **train)``. ``callbacks`` go to ``train`` (e.g. a ``LiveLossPlot``).
     """
+    import torch
+
     from codegen_lib.config import ModelConfig
     from codegen_lib.data import load_corpus
     from codegen_lib.tokenizer import train_tokenizer
@@ -152,7 +161,13 @@ def train_book_model(out_dir: str | os.PathLike, name: str = "book-tiny", *,
     model_cfg = ModelConfig.preset(full["model_preset"], src_vocab_size=tokenizer.vocab_size,
                                    tgt_vocab_size=tokenizer.vocab_size, **full["model"])
     train_cfg = TrainConfig.preset(full["train_preset"], progress=progress, **full["train"])
-    history = train(model_cfg, train_cfg, tokenizer, train_ds, val_ds, out_dir, callbacks=callbacks)
+    threads = torch.get_num_threads()
+    if full["num_threads"] is not None:
+        torch.set_num_threads(int(full["num_threads"]))
+    try:
+        history = train(model_cfg, train_cfg, tokenizer, train_ds, val_ds, out_dir, callbacks=callbacks)
+    finally:
+        torch.set_num_threads(threads)
     return history
 
 

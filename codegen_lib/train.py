@@ -62,6 +62,7 @@ __all__ = [
     "load_training_state",
     "epoch_batches",
     "seed_everything",
+    "recover_checkpoint_dir",
 ]
 
 FORMAT_VERSION = 1  # bump when the checkpoint layout changes; load_checkpoint refuses newer versions
@@ -276,8 +277,9 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def _recover(directory: Path) -> None:
+def recover_checkpoint_dir(directory: str | os.PathLike) -> None:
     """Finish a swap interrupted between its two renames: put ``.name.old`` back when ``name`` is missing."""
+    directory = Path(directory)
     old = directory.parent / f".{directory.name}.old"
     if not directory.exists() and old.is_dir() and (old / "config.json").is_file():
         os.replace(old, directory)
@@ -349,7 +351,7 @@ def _resolve(path: str | os.PathLike) -> Path:
     """A checkpoint directory, or a run directory holding ``best/`` (preferred) or ``last/``."""
     path = Path(path)
     for candidate in (path, path / "best", path / "last"):
-        _recover(candidate)
+        recover_checkpoint_dir(candidate)
         if (candidate / "config.json").is_file():
             return candidate
     if not path.exists():
@@ -568,7 +570,7 @@ def train(model_cfg, train_cfg: TrainConfig, tokenizer, train_ds, val_ds, out_di
     if len(train_ds) == 0:
         raise ValueError("train_ds is empty: nothing to train on")
     last_dir = out_dir / "last"
-    _recover(last_dir)
+    recover_checkpoint_dir(last_dir)
     if resume and not (last_dir / "config.json").is_file():
         raise CheckpointError(f"resume=True but there is no checkpoint at {last_dir} to continue from")
 

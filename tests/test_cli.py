@@ -131,8 +131,9 @@ def test_resume_from_the_command_line_matches_an_uninterrupted_run(tmp_path, cap
         main(["train", *args, "--out", str(tmp_path / "cut")])
     assert json.loads((tmp_path / "cut/last/config.json").read_text())["step"] == 4
     monkeypatch.setattr(train_mod, "train", real_train)
+    # --resume takes the configs, tokenizer and data options (run.json: --max-rows 48) from the run
     assert main(["train", "--out", str(tmp_path / "cut"), "--resume", "--no-progress", "--device", "cpu",
-                 "--max-rows", "48", "--threads", "1"]) == 0
+                 "--threads", "1"]) == 0
     full, cut = load_file(tmp_path / "full/last/model.safetensors"), load_file(tmp_path / "cut/last/model.safetensors")
     assert all(torch.equal(full[k], cut[k]) for k in full)
     h_full = json.loads((tmp_path / "full/history.json").read_text())

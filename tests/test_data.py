@@ -358,9 +358,11 @@ def test_lengths_and_summary(small_dd):
 
 
 def test_truncation_counts(small_dd):
-    counts = truncation_counts(small_dd, WordTokenizer(), max_src_len=3, max_tgt_len=4)
-    # row 0: prompt 3 tokens (fits), code 8 (+1 special = 9 > 4: cut); row 1: prompt 7 (cut), code 3 + 1 = 4 (fits)
+    counts = truncation_counts(small_dd, WordTokenizer(), max_src_len=4, max_tgt_len=4)
+    # row 0: prompt 3 + <eos> = 4 (fits), code 8 + 1 special = 9 > 4 (cut); row 1: prompt 7 + 1 (cut), code 3 + 1 = 4
     assert counts["train"] == {"rows": 2, "src_truncated": 1, "tgt_truncated": 1, "any_truncated": 2}
+    # one token less of budget cuts row 0's prompt too, exactly as the collator's prompt_ids[:max_src_len - 1]
+    assert truncation_counts(small_dd, WordTokenizer(), max_src_len=3, max_tgt_len=4)["train"]["src_truncated"] == 2
     assert counts["test"]["any_truncated"] == 0
     with pytest.raises(ValueError):
         truncation_counts(small_dd, WordTokenizer(), max_src_len=0, max_tgt_len=4)

@@ -293,6 +293,18 @@ def test_load_checkpoint_round_trip(tok, trained):
     assert info_last["step"] == 6
 
 
+def test_tied_embeddings_round_trip(tok, tmp_path):
+    """The improved preset ties embeddings: safetensors stores the shared tensor once and loads it back tied."""
+    mc = ModelConfig.from_dict({**model_cfg(tok).to_dict(), "tie_embeddings": True, "norm_first": True})
+    train(mc, tiny_cfg(max_steps=2, epochs=1), tok, TRAIN_ROWS, VAL_ROWS, tmp_path / "run")
+    model, _, info = load_checkpoint(tmp_path / "run" / "last")
+    assert info["model_config"]["tie_embeddings"]
+    assert model.fc.weight.data_ptr() == model.decoder_embedding.weight.data_ptr()
+    saved = load_file(tmp_path / "run" / "last" / "model.safetensors")
+    shared = [k for k in saved if k in ("fc.weight", "decoder_embedding.weight", "encoder_embedding.weight")]
+    assert len(shared) == 1 and torch.equal(saved[shared[0]], model.fc.weight)
+
+
 def test_save_checkpoint_is_atomic(tok, trained, tmp_path, monkeypatch):
     ckpt = copy_ckpt(trained, tmp_path)
     before = (ckpt / "model.safetensors").read_bytes()
