@@ -10,6 +10,15 @@ from codegen_lib.model import KVCache, Transformer, build_model
 V = 40
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one thread is faster, and far faster when other processes share the CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def tiny(**overrides):
     torch.manual_seed(0)
     cfg = ModelConfig.preset("tiny", src_vocab_size=V, tgt_vocab_size=V, **overrides)
