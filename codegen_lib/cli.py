@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-steps", type=int, default=None, help="override the preset's step limit")
     t.add_argument("--batch-size", type=int, default=None, help="override the preset's batch size")
     t.add_argument("--lr", type=float, default=None, help="override the preset's peak learning rate")
+    t.add_argument("--warmup-steps", type=int, default=None, help="override the preset's warmup steps")
+    t.add_argument("--patience", type=int, default=None,
+                   help="override the preset's early-stopping patience (epochs without a better val loss)")
     t.add_argument("--save-every", type=int, default=None, help="also write OUT/last every N steps")
     t.add_argument("--vocab-size", type=int, default=None,
                    help="BPE vocabulary size (default: 1000 for tiny, 8000 otherwise)")
@@ -190,6 +193,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     recover_checkpoint_dir(last)  # a kill between the two renames of a checkpoint swap leaves .last.old
     overrides = {k: v for k, v in {"epochs": args.epochs, "max_steps": args.max_steps, "batch_size": args.batch_size,
                                    "lr": args.lr, "save_every": args.save_every,
+                                   "warmup_steps": args.warmup_steps, "patience": args.patience,
                                    "mixed_precision": args.mixed_precision}.items() if v is not None}
     overrides["device"] = args.device
     if args.no_progress:
@@ -202,7 +206,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         train_cfg = TrainConfig.from_dict({**saved["train_config"], **overrides})
         tokenizer = load_tokenizer(last / "tokenizer")
         _use_saved_data_args(args, out)
-        if {k for k in overrides if k in ("epochs", "max_steps", "batch_size", "lr")}:
+        if {k for k in overrides if k in ("epochs", "max_steps", "batch_size", "lr", "warmup_steps")}:
             print("note: changing epochs/max-steps/batch-size/lr on --resume changes the schedule; "
                   "the continuation is then not identical to an uninterrupted run", file=sys.stderr)
     else:
