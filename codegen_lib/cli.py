@@ -1,13 +1,16 @@
-"""The command line: ``python -m codegen_lib`` (or ``codegen``) with ``train``, ``generate``, ``evaluate``.
+"""The command line: ``python -m codegen_lib`` (or ``codegen``) with ``train``, ``generate``, ``evaluate``,
+``reproduce`` (checkpoints -> the results table; the full-scale Table 5.1 recipe) and ``results``.
 
 The README and chapter 07 show the main commands::
 
     python -m codegen_lib train --preset tiny --out runs/tiny           # offline corpus, minutes on a CPU
-    python -m codegen_lib train --preset seed --dataset xlcost --data-dir ../shared/data/raw/xlcost --out runs/seed
+    python -m codegen_lib train --preset seed --dataset xlcost --out runs/seed    # XLCoST from the hub
     python -m codegen_lib train --out runs/seed --resume                 # continue exactly where it stopped
     python -m codegen_lib generate --checkpoint runs/tiny "Write a function `add_two(x)` that adds 2 to x."
     python -m codegen_lib evaluate --checkpoint runs/tiny --dataset tasks --split test --out results.json
     accelerate launch -m codegen_lib train --preset seed --out runs/seed  # the same loop on several GPUs
+    python -m codegen_lib reproduce --scale offline --runs seed=runs/seed improved=runs/improved --out artifacts
+    python -m codegen_lib reproduce --scale full --out runs/full          # Table 5.1 from the hub, on a GPU
 
 Heavy imports (torch, datasets, the model) happen inside the subcommands, so ``--help`` is instant.
 """
@@ -33,12 +36,16 @@ DATA_ARGS = ("dataset", "data_dir", "max_rows")
 EPILOG = """\
 examples:
   python -m codegen_lib train --preset tiny --out runs/tiny
-  python -m codegen_lib train --preset seed --dataset xlcost --data-dir ../shared/data/raw/xlcost --out runs/seed
+  python -m codegen_lib train --preset seed --dataset xlcost --out runs/seed    # XLCoST from the hub
   python -m codegen_lib train --out runs/tiny --resume
   python -m codegen_lib generate --checkpoint runs/tiny "Write a function `double(x)` that returns 2 * x."
   python -m codegen_lib generate --checkpoint runs/tiny --strategy beam --beam-size 4 --no-repeat-ngram 3 "..."
   python -m codegen_lib evaluate --checkpoint runs/tiny --dataset tasks --split test --out results.json
   accelerate launch -m codegen_lib train --preset seed --out runs/seed      # several GPUs, same loop
+  python -m codegen_lib reproduce --scale offline --runs seed=runs/seed improved=runs/improved \
+      --xlcost-dir ../shared/data/raw/xlcost --out artifacts                # the book's results table
+  python -m codegen_lib reproduce --scale full --out runs/full             # Table 5.1 from the hub (GPU)
+  python -m codegen_lib results artifacts/a/results.json artifacts/b/results.json --out artifacts
 
 A run directory holds best/ (lowest validation loss; what generate/evaluate load), last/ (for --resume)
 and history.json (step and epoch losses, learning rate, tokens/s, device).
@@ -55,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m codegen_lib",
         description="Train, run and evaluate the from-scratch seq2seq Transformer for Python code generation.",
         epilog=EPILOG, formatter_class=_Formatter)
-    sub = parser.add_subparsers(dest="command", metavar="{train,generate,evaluate}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,generate,evaluate,reproduce,results}")
     sub.required = True
 
     # ---- train
@@ -140,7 +147,70 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run")
     e.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy shared CPU)")
+    _add_reproduce_parsers(sub)
     return parser
+
+
+def _add_reproduce_parsers(sub) -> None:
+    """``reproduce`` and ``results`` (codegen_lib.experiments)."""
+    r = sub.add_parser(
+        "reproduce", formatter_class=_Formatter, epilog=EPILOG,
+        help="evaluate checkpoints into the results table, or run the full-scale Table 5.1 recipe",
+        description="--scale offline: run every evaluation this machine can (tasks test/test_unseen pass@1 "
+                    "and pass@5, stdlib, the real XLCoST test set, HumanEval) for each --runs checkpoint and "
+                    "write OUT/results.json and OUT/results.md beside the report's Table 5.1. "
+                    "--scale full: for each dataset (xlcost, alpaca, merged; from the hub) and preset (seed, "
+                    "improved), train then evaluate on the dataset's test split (BLEU + signature, XLCoST-style "
+                    "BLEU, syntax validity, CodeBERTScore) and write the same files; for a GPU machine with "
+                    "internet. Expected time per row on a GPU: unmeasured (no GPU with internet was available).")
+    r.add_argument("--scale", choices=("offline", "full"), default="offline", help="what to reproduce")
+    r.add_argument("--out", default=None, help="output directory (default: artifacts, or runs/full for --scale full)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to train/decode")
+    r.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy shared CPU)")
+    r.add_argument("--limit", type=int, default=None, help="evaluate only the first N rows of each test split")
+    r.add_argument("--no-codebert", action="store_true",
+                   help="skip CodeBERTScore (default: try it; unreachable hub -> 'not computed: hub unreachable')")
+    r.add_argument("--save-predictions", action="store_true", help="also write OUT/predictions/*.jsonl")
+    o = r.add_argument_group("--scale offline")
+    o.add_argument("--runs", nargs="+", default=[], metavar="[LABEL=]PATH",
+                   help="run directories or checkpoints to evaluate (label defaults to the directory name)")
+    o.add_argument("--xlcost-dir", default=None,
+                   help="the local XLCoST release (e.g. ../shared/data/raw/xlcost) for the real 887-program "
+                        "test set; unset = that row is skipped")
+    o.add_argument("--num-samples", type=int, default=5, help="samples per task for pass@5 (temperature 0.8)")
+    o.add_argument("--humaneval-limit", type=int, default=None, help="only the first N HumanEval problems")
+    o.add_argument("--no-humaneval", action="store_true", help="skip HumanEval")
+    o.add_argument("--train-machine", default=None,
+                   help="where the checkpoints were trained, for the labels (history.json records only the "
+                        "device, e.g. 'cpu')")
+    o.add_argument("--training-data", default=None,
+                   help="describe the training data in the labels (default: from the run's run.json, e.g. "
+                        "'tasks (generated, offline)'); for checkpoints copied out of their run directory")
+    f = r.add_argument_group("--scale full")
+    f.add_argument("--datasets", nargs="+", default=["xlcost", "alpaca", "merged"], help="corpora to train on")
+    f.add_argument("--presets", nargs="+", default=["seed", "improved"], choices=MODEL_PRESETS,
+                   help="model preset + training recipe of the same name")
+    f.add_argument("--data-dir", action="append", default=[], metavar="NAME=PATH",
+                   help="local data instead of the hub: xlcost=FOLDER (XLCoST release) or alpaca=FILE (hub "
+                        "schema json/jsonl/parquet); repeatable")
+    f.add_argument("--max-steps", type=int, default=None, help="override the presets' step limit")
+    f.add_argument("--epochs", type=int, default=None, help="override the presets' number of epochs")
+    f.add_argument("--max-rows", type=int, default=None, help="train/validate on the first N rows only")
+    f.add_argument("--vocab-size", type=int, default=8000, help="BPE vocabulary size")
+    f.add_argument("--seed", type=int, default=0, help="seeds the Alpaca split, initialisation and data order")
+    f.add_argument("--mixed-precision", choices=("auto", "no", "bf16", "fp16"), default="auto",
+                   help="GPU autocast (auto = bf16 if supported, else fp16; always off on CPU)")
+    f.add_argument("--dry-run", action="store_true", help="print the planned runs and exit")
+
+    s = sub.add_parser(
+        "results", formatter_class=_Formatter, epilog=EPILOG,
+        help="merge results.json files into one results table",
+        description="Read the rows of one or more results.json files written by `reproduce` (e.g. two "
+                    "checkpoints evaluated in parallel) and write OUT/results.json and OUT/results.md.")
+    s.add_argument("files", nargs="+", metavar="RESULTS_JSON", help="results.json files (their rows are concatenated)")
+    s.add_argument("--out", required=True, help="output directory")
 
 
 def _device(name: str) -> str:
@@ -286,7 +356,79 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate}
+def _pairs(items: list[str], what: str, *, default_key=None) -> dict[str, str]:
+    """``["a=x", "y"]`` -> ``{"a": "x", default_key("y"): "y"}``; a bad item raises ValueError."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            if default_key is None:
+                raise ValueError(f"{what} expects NAME=PATH, got {item!r}")
+            key, value = default_key(item), item
+        if not key or not value:
+            raise ValueError(f"{what} expects NAME=PATH, got {item!r}")
+        if key in out:
+            raise ValueError(f"{what}: {key!r} is given twice")
+        out[key] = value
+    return out
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from codegen_lib import experiments
+    from codegen_lib.hub import HubUnavailableError
+
+    progress = not args.no_progress
+    if args.scale == "offline":
+        if not args.runs:
+            raise ValueError("--scale offline needs --runs [LABEL=]PATH ... (run directories or checkpoints)")
+        runs = _pairs(args.runs, "--runs", default_key=lambda p: Path(p).resolve().name)
+        out = Path(args.out or "artifacts")
+        rows = experiments.reproduce_offline(
+            runs, out, xlcost_dir=args.xlcost_dir, n_samples=args.num_samples, limit=args.limit,
+            humaneval=not args.no_humaneval, humaneval_limit=args.humaneval_limit, threads=args.threads,
+            progress=progress, codebert=not args.no_codebert, train_machine=args.train_machine,
+            training_data=args.training_data,
+            device=_device(args.device))
+    else:
+        out = Path(args.out or "runs/full")
+        data_dirs = _pairs(args.data_dir, "--data-dir")
+        try:
+            rows = experiments.reproduce_full(
+                out, datasets=args.datasets, presets=args.presets, data_dirs=data_dirs, max_steps=args.max_steps,
+                epochs=args.epochs, limit=args.limit, max_rows=args.max_rows, vocab_size=args.vocab_size,
+                seed=args.seed, device=args.device, mixed_precision=args.mixed_precision,
+                codebert=not args.no_codebert, progress=progress, dry_run=args.dry_run)
+        except HubUnavailableError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        if args.dry_run:
+            return 0
+    if args.save_predictions:
+        experiments.write_results_table(rows, out, save_predictions=True)
+    print(f"wrote {out / 'results.json'} and {out / 'results.md'} ({len(rows)} rows)")
+    return 0
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from codegen_lib.experiments import write_results_table
+
+    rows: list[dict] = []
+    for name in args.files:
+        path = Path(name)
+        if not path.is_file():
+            raise FileNotFoundError(f"no results file at {path}")
+        body = json.loads(path.read_text(encoding="utf-8"))
+        found = body.get("results") if isinstance(body, dict) else None
+        if not isinstance(found, list):
+            raise ValueError(f"{path} is not a results.json written by `reproduce` (no 'results' list)")
+        rows.extend(found)
+    paths = write_results_table(rows, args.out)
+    print(f"wrote {paths['json']} and {paths['markdown']} ({len(rows)} rows)")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "reproduce": cmd_reproduce,
+            "results": cmd_results}
 
 
 def main(argv: list[str] | None = None) -> int:

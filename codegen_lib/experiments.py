@@ -62,7 +62,7 @@ TRAINING_DATA = {  # how a row names the data its checkpoint was trained on
     "merged": "XLCoST train + all of Alpaca (hub)",
 }
 REPORT_TRAINING = {"XLCoST": "xlcost", "Alpaca": "alpaca", "Merged": "merged"}  # Table 5.1 row -> corpus
-DECODING = {  # greedy decoding budget per evaluation set (new tokens; the programs' typical lengths)
+DECODING = {  # greedy decoding budget per evaluation set (new tokens, capped at the model's max_tgt_len)
     "tasks": {"strategy": "greedy", "max_new_tokens": 96},  # one short function each
     "stdlib": {"strategy": "greedy", "max_new_tokens": 256},
     "xlcost": {"strategy": "greedy", "max_new_tokens": 256},
@@ -200,6 +200,13 @@ def _quiet_truncation():
         yield
 
 
+def _decoding_for(name: str, model) -> dict:
+    """:data:`DECODING` for an evaluation set, capped at the model's target limit (decode's own cap)."""
+    decoding = dict(DECODING.get(name, DECODING["xlcost"]))
+    decoding["max_new_tokens"] = min(decoding["max_new_tokens"], model.config.max_tgt_len)
+    return decoding
+
+
 def _truncated(tokenizer, model, prompts: Sequence[str]) -> int:
     limit = model.config.max_src_len - 1  # decode's rule: room for <eos>
     return sum(len(tokenizer.encode(p)) > limit for p in prompts)
@@ -262,7 +269,7 @@ def _evaluate_humaneval(model, tokenizer, *, limit: int | None, codebert: bool, 
         if limit < 1:
             raise ValueError(f"humaneval_limit must be >= 1 or None, got {limit}")
         problems = problems[:limit]
-    decoding = dict(DECODING["humaneval"])
+    decoding = _decoding_for("humaneval", model)
     prompts = [p["prompt"] for p in problems]
     with _quiet_truncation():
         generated = decode.generate(model, tokenizer, prompts, batch_size=batch_size, **decoding)
@@ -357,16 +364,16 @@ def evaluate_offline_suite(
         tasks = load_corpus("tasks", seed=seed)
         for split in ("test", "test_unseen"):
             result = _evaluate_split(model, tokenizer, _take(tasks[split], limit), dataset="tasks", split=split,
-                                     decoding=DECODING["tasks"], n_samples=n_samples, **common)
+                                     decoding=_decoding_for("tasks", model), n_samples=n_samples, **common)
             rows.append(_label_row(result, labels, date=date))
         stdlib = load_corpus("stdlib", seed=seed)
         result = _evaluate_split(model, tokenizer, _take(stdlib["test"], limit), dataset="stdlib", split="test",
-                                 decoding=DECODING["stdlib"], n_samples=1, **common)
+                                 decoding=_decoding_for("stdlib", model), n_samples=1, **common)
         rows.append(_label_row(result, labels, date=date))
         if xl_path is not None:
             xl = load_corpus("xlcost", data_dir=xl_path, splits=("test",))
             result = _evaluate_split(model, tokenizer, _take(xl["test"], limit), dataset="xlcost", split="test",
-                                     decoding=DECODING["xlcost"], n_samples=1, **common)
+                                     decoding=_decoding_for("xlcost", model), n_samples=1, **common)
             rows.append(_label_row(result, labels, date=date))
         if humaneval:
             result = _evaluate_humaneval(model, tokenizer, limit=humaneval_limit, **common)
@@ -709,7 +716,7 @@ def reproduce_full(
         model, tokenizer, _ = load_checkpoint(labels["checkpoint"], map_location=_eval_device(device))
         with _quiet_truncation():
             result = evaluate_model(model, tokenizer, _take(corpus["test"], limit), dataset=run.dataset,
-                                    split="test", decoding=DECODING.get(run.dataset, DECODING["xlcost"]),
+                                    split="test", decoding=_decoding_for(run.dataset, model),
                                     codebert=codebert, batch_size=batch_size, checkpoint=labels["checkpoint"],
                                     progress=progress)
         preds = result["predictions"]
