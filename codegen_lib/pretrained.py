@@ -223,14 +223,19 @@ def _train_into_cache(entry: Path, name: str, full: Mapping[str, Any], key: str,
         raise
 
 
-def load_book_model(name: str = "book-tiny", *, train_if_missing: bool = True,
+SHIPPED_MODEL = "tasks-improved"  # artifacts/<SHIPPED_MODEL>/: the checkpoint the repository ships (issue 7)
+
+
+def load_book_model(name: str | None = None, *, train_if_missing: bool = True,
                     cache_dir: str | os.PathLike | None = None, progress: bool = False, retrain: bool = False,
                     recipe: Mapping[str, Any] | None = None, callbacks: Sequence = (),
                     artifacts: str | os.PathLike | None = None, map_location: str = "cpu"):
     """The book's trained model: shipped checkpoint, else cached, else trained once (chapters 07-10).
 
     Args:
-        name: the book model (``"book-tiny"``); ``artifacts/<name>/`` may hold a shipped checkpoint.
+        name: the book model; ``artifacts/<name>/`` may hold a shipped checkpoint. None (the default) means
+            the shipped :data:`SHIPPED_MODEL` when the repository has it, else the ``"book-tiny"`` recipe
+            (a retrain or a ``recipe`` override always means ``"book-tiny"``).
         train_if_missing: train the recipe when nothing is shipped or cached (and replace a corrupt cache
             entry); False raises :class:`~codegen_lib.train.CheckpointError` instead.
         cache_dir: the cache root (default :func:`default_cache_dir`).
@@ -248,7 +253,11 @@ def load_book_model(name: str = "book-tiny", *, train_if_missing: bool = True,
     """
     from codegen_lib.train import CheckpointError, load_checkpoint
 
-    shipped = (Path(artifacts) if artifacts is not None else artifacts_dir()) / name
+    root_artifacts = Path(artifacts) if artifacts is not None else artifacts_dir()
+    if name is None:
+        use_shipped = not retrain and recipe is None and (root_artifacts / SHIPPED_MODEL / "config.json").is_file()
+        name = SHIPPED_MODEL if use_shipped else "book-tiny"
+    shipped = root_artifacts / name
     if not retrain and shipped.exists():
         model, tokenizer, info = load_checkpoint(shipped, map_location=map_location)  # broken: raises
         history = next((p for p in (shipped / "history.json", Path(info["path"]) / "history.json") if p.is_file()),
@@ -283,3 +292,40 @@ def load_book_model(name: str = "book-tiny", *, train_if_missing: bool = True,
     info.update(source=source, name=name, run_dir=str(entry), recipe=full, recipe_key=key,
                 history_path=str(entry / "history.json") if (entry / "history.json").is_file() else None)
     return model, tokenizer, info
+
+
+def export_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, dtype: str = "float16",
+                      history: str | os.PathLike | None = None, extra: Mapping[str, Any] | None = None) -> Path:
+    """Write a compact copy of a checkpoint for shipping in ``artifacts/`` (issue 7; chapters 07-10 load it).
+
+    The weights are stored in ``dtype`` (half the size of float32); :func:`codegen_lib.train.load_checkpoint`
+    reads them back into a float32 model. The optimizer state is left out (a shipped model is for inference;
+    resume from the original run directory). The copy is written atomically like any checkpoint.
+
+    Args:
+        src: a checkpoint directory or a run directory (its ``best/`` is used).
+        dst: the new checkpoint directory, e.g. ``artifacts/tasks-improved``.
+        dtype: ``"float16"`` or ``"bfloat16"``.
+        history: a ``history.json`` to ship beside the weights (default: the run's, when there is one).
+        extra: more JSON-safe fields for ``config.json`` (e.g. the training machine).
+    Returns the path of the exported checkpoint.
+    """
+    import json
+
+    import torch
+
+    from codegen_lib.train import TrainConfig, load_checkpoint, save_checkpoint
+
+    if dtype not in ("float16", "bfloat16"):
+        raise ValueError(f"dtype must be 'float16' or 'bfloat16', got {dtype!r}")
+    model, tokenizer, info = load_checkpoint(src)
+    ckpt = Path(info["path"])
+    if history is None:
+        history = next((p for p in (ckpt / "history.json", ckpt.parent / "history.json") if p.is_file()), None)
+    hist = json.loads(Path(history).read_text(encoding="utf-8")) if history else None
+    train_cfg = TrainConfig.from_dict(info["train_config"]) if info.get("train_config") else None
+    keep = {k: v for k, v in info.items() if k not in ("model_config", "train_config", "tokenizer", "path",
+                                                         "format_version")}
+    model.to(getattr(torch, dtype))
+    return save_checkpoint(dst, model, tokenizer, train_config=train_cfg, history=hist,
+                           extra={**keep, "weights_dtype": dtype, "exported_from": str(ckpt), **(extra or {})})

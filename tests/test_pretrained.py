@@ -161,3 +161,37 @@ def test_default_cache_dir_honours_the_environment(tmp_path, monkeypatch):
     assert pretrained.default_cache_dir() == tmp_path / "c"
     assert cache_entry().parent == tmp_path / "c"
     assert cache_entry().name.startswith("book-tiny-")
+
+
+def test_export_checkpoint_halves_the_weights_and_loads_back(trained, tmp_path):
+    cache, model, _, _ = trained
+    entry = cache_entry(cache_dir=cache, recipe=TINY)
+    out = pretrained.export_checkpoint(entry, tmp_path / "shipped", extra={"train_machine": "test"})
+    src_size = next(entry.rglob("model.safetensors")).stat().st_size
+    assert (out / "model.safetensors").stat().st_size < 0.6 * src_size  # fp16: about half of fp32
+    config = json.loads((out / "config.json").read_text())
+    assert config["weights_dtype"] == "float16" and config["train_machine"] == "test"
+    assert not (out / "optimizer.pt").exists()  # inference only: no optimizer state shipped
+    from codegen_lib.train import load_checkpoint
+
+    loaded, tok, _ = load_checkpoint(out)
+    assert next(loaded.parameters()).dtype == torch.float32  # read back into a float32 model
+    for k, v in model.state_dict().items():
+        assert torch.allclose(loaded.state_dict()[k], v.float(), atol=1e-2, rtol=1e-2), k
+    with pytest.raises(ValueError, match="dtype"):
+        pretrained.export_checkpoint(entry, tmp_path / "bad", dtype="int8")
+
+
+def test_default_name_prefers_the_shipped_model(trained, tmp_path, monkeypatch):
+    cache = trained[0]
+    artifacts = tmp_path / "artifacts"
+    pretrained.export_checkpoint(cache_entry(cache_dir=cache, recipe=TINY), artifacts / pretrained.SHIPPED_MODEL)
+    monkeypatch.setattr(pretrained, "train_book_model", _no_training)
+    _, _, info = load_book_model(cache_dir=tmp_path / "empty", artifacts=artifacts, train_if_missing=False)
+    assert info["source"] == "artifacts" and info["name"] == pretrained.SHIPPED_MODEL
+    # a recipe override (chapter 08's undertrained model) means the book-tiny recipe, never the shipped model
+    _, _, info = load_book_model(cache_dir=cache, recipe=TINY, artifacts=artifacts)
+    assert info["name"] == "book-tiny" and info["source"] == "cache"
+    # without a shipped model the default is the book-tiny recipe
+    with pytest.raises(CheckpointError, match="book-tiny"):
+        load_book_model(cache_dir=tmp_path / "empty", artifacts=tmp_path / "none", train_if_missing=False)
