@@ -6,6 +6,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 export CODEGEN_FAST="${CODEGEN_FAST:-1}"
-python -m ipykernel install --user --name python3 >/dev/null 2>&1 || true
+# Execute chapters with this environment's own "python3" kernel (where codegen_lib is installed), not a
+# same-named kernel registered elsewhere for the user; nothing is registered globally.
+export JUPYTER_PREFER_ENV_PATH=1
 jupyter-book build . --all
 echo "[book] built: $ROOT/_build/html/index.html"

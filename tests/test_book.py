@@ -62,7 +62,7 @@ def built_book(tmp_path_factory):
     if not NOTEBOOKS:
         pytest.skip("no chapters yet")
     out = tmp_path_factory.mktemp("book")
-    env = dict(os.environ, CODEGEN_FAST="1", PYTHONHASHSEED="0")
+    env = dict(os.environ, CODEGEN_FAST="1", PYTHONHASHSEED="0", JUPYTER_PREFER_ENV_PATH="1")
     jb = shutil.which("jupyter-book") or str(Path(sys.executable).parent / "jupyter-book")
     proc = subprocess.run(
         [jb, "build", str(REPO), "--path-output", str(out), "--all"],
