@@ -92,13 +92,22 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
         """Inverse of :meth:`to_dict`. Unknown keys raise ``ValueError`` (a typo must not pass silently)."""
-        if not isinstance(d, dict):
-            raise TypeError(f"ModelConfig.from_dict expects a dict, got {type(d).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown ModelConfig key(s) {unknown}; valid keys are {sorted(known)}")
-        return cls(**d)
+        return strict_from_dict(cls, d)
+
+
+def strict_from_dict(cls, d: dict[str, Any]):
+    """Build the dataclass ``cls`` from ``d``; a non-dict raises ``TypeError``, unknown keys ``ValueError``.
+
+    Shared by :class:`ModelConfig` and :class:`codegen_lib.train.TrainConfig`: configs come back from JSON
+    files, and a misspelt key must fail loudly instead of being dropped.
+    """
+    if not isinstance(d, dict):
+        raise TypeError(f"{cls.__name__}.from_dict expects a dict, got {type(d).__name__}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} key(s) {unknown}; valid keys are {sorted(known)}")
+    return cls(**d)
 
 
 PRESETS: dict[str, dict[str, Any]] = {

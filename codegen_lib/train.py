@@ -50,6 +50,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from codegen_lib.config import strict_from_dict
+
 __all__ = [
     "TrainConfig",
     "TRAIN_PRESETS",
@@ -149,11 +151,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown TrainConfig key(s) {unknown}; valid keys are {sorted(known)}")
-        return cls(**d)
+        return strict_from_dict(cls, d)
 
 
 TRAIN_PRESETS: dict[str, dict[str, Any]] = {
