@@ -1,17 +1,36 @@
 """Run untrusted generated Python (a program plus its tests) in a contained child process.
 
-Chapter 09 uses this to measure functional correctness (pass@k, HumanEval). Each run gets:
+Chapter 09 uses this to measure functional correctness (pass@k, HumanEval). A run uses one of two engines:
 
-* a separate process in its own session / process group, killed as a group on a wall-clock timeout;
+**bubblewrap** (``bwrap``, the engine under Flatpak), used whenever it is installed and works here (probed once
+per process). The child gets a new mount namespace whose root holds only what Python needs, read-only: ``/usr``
+(and the ``/lib``, ``/bin`` links into it), the interpreter's own prefix and standard library (its
+``site-packages`` hidden unless ``SandboxConfig(site_packages=True)`` binds this environment's read-only), the
+job directory at ``/sandbox``, a fresh ``/proc`` and a minimal ``/dev``. The repository, ``$HOME``, ``/work``-like
+trees and ``/etc`` do not exist for it. Its working directory is a private, size-capped ``/tmp`` (a tmpfs that
+vanishes with the run). It has no network and new PID, IPC, UTS and cgroup namespaces, a new session, no way to
+gain privileges (``no_new_privs``), and it dies with its parent. As root, bwrap runs without a user namespace and
+keeps only ``CAP_SETUID``/``CAP_SETGID`` for the harness, which drops to the real uid/gid 65534 (a user-namespace
+``--uid 65534`` would still be host root, which ``RLIMIT_NPROC`` ignores); as a normal user it uses an
+unprivileged user namespace.
+
+**fallback**, used where bwrap is missing or refused (some containers, Colab without it); the first such run in
+a process warns once (:class:`SandboxFallbackWarning`) and says how to install bubblewrap:
+
 * when ``unshare`` works (root, or unprivileged user namespaces): a new network namespace (no interface but a
   downed loopback, so no network at all) and a new PID namespace (the child cannot see or signal host
   processes; when it ends, the kernel kills everything it spawned);
 * when the host process is root: the child drops to uid/gid 65534 (``nobody``) before any untrusted code runs,
   so it cannot touch root-owned files, and so that ``RLIMIT_NPROC`` is enforced (root ignores it);
-* ``resource`` rlimits: CPU seconds, address space, file size, number of processes, open files, no core dumps;
-* a fresh temporary working directory (removed afterwards) and a fixed, minimal environment (nothing inherited);
-* stdout/stderr written to files whose size ``RLIMIT_FSIZE`` caps, of which only the first
-  ``max_output_bytes`` are read back, so huge output cannot exhaust host memory.
+* a fresh temporary working directory (removed afterwards). There is no filesystem namespace: the child can
+  read whatever is world-readable (the repository, ``/etc``) and write to world-writable places (``/tmp``).
+
+Both engines add: a separate process in its own session / process group, killed as a group on a wall-clock
+timeout; ``resource`` rlimits (CPU seconds, address space, file size, number of processes, open files, no core
+dumps); a fixed, minimal environment (nothing inherited); stdout/stderr written to files whose size
+``RLIMIT_FSIZE`` caps, of which only the first ``max_output_bytes`` are read back. The engine is chosen by
+``SandboxConfig(engine=...)``, else the environment variable ``CODEGEN_SANDBOX``, each ``"auto"`` (default),
+``"bwrap"`` (raise :class:`SandboxUnavailableError` if it does not work) or ``"fallback"``.
 
 Outcome (``SandboxResult.status``), decided from the stage the trusted harness had reached:
 
@@ -25,12 +44,13 @@ Outcome (``SandboxResult.status``), decided from the stage the trusted harness h
 * ``"pass"``: the program and the tests ran to the end without an exception. With ``tests=""`` this means
   the program ran without error.
 
-``SandboxResult.protections`` lists which protections were active for the run.
+``SandboxResult.protections`` names the engine (``"engine:bwrap"`` or ``"engine:fallback"``) and lists the
+protections that were active for the run.
 
 The sandbox contains damage; it does not stop cheating. Code that knows this harness can forge a "pass" (it
-shares the process with the harness, so it can write to the status descriptor and exit cleanly). Benchmarks
-of honest model output are fine; adversarial submissions need a stronger boundary (a VM, gVisor, a container
-with seccomp).
+shares the process with the harness, so it can write to the status descriptor and exit cleanly). Neither engine
+filters system calls (no seccomp) or leaves the host kernel, so kernel exploits are out of scope. Benchmarks
+of honest model output are fine; adversarial submissions need a stronger boundary (a VM, gVisor).
 """
 
 from __future__ import annotations
@@ -42,16 +62,42 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 
-__all__ = ["SandboxConfig", "SandboxResult", "run_program", "run_many", "available_protections"]
+__all__ = [
+    "SandboxConfig",
+    "SandboxResult",
+    "SandboxFallbackWarning",
+    "SandboxUnavailableError",
+    "run_program",
+    "run_many",
+    "available_protections",
+    "bwrap_status",
+]
 
 NOBODY = 65534  # uid and gid of nobody/nogroup on Debian-like systems
 _EXIT_PASS, _EXIT_FAIL, _EXIT_ERROR = 0, 101, 102
+ENGINE_ENV = "CODEGEN_SANDBOX"  # "auto" | "bwrap" | "fallback"; SandboxConfig.engine takes precedence
+ENGINES = ("auto", "bwrap", "fallback")
+INSTALL_HINT = (
+    "install bubblewrap: `sudo apt-get install bubblewrap` (Debian/Ubuntu, Colab: `!apt-get install -y "
+    "bubblewrap`), `sudo dnf install bubblewrap` (Fedora), `sudo pacman -S bubblewrap` (Arch)"
+)
+_SANDBOX_DIR = "/sandbox"  # where bwrap shows the job directory (read-only) to the child
+
+
+class SandboxUnavailableError(RuntimeError):
+    """The bubblewrap engine was requested explicitly but does not work on this host."""
+
+
+class SandboxFallbackWarning(UserWarning):
+    """Issued once per process when ``engine="auto"`` finds no working bubblewrap and uses the fallback."""
 
 
 @dataclass
@@ -67,12 +113,21 @@ class SandboxConfig:
     max_output_bytes: int = 64 * 1024  # bytes of stdout and of stderr read back into the result
     isolate_network: bool = True  # use a new network namespace when unshare works
     drop_privileges: bool = True  # when root: run the child as uid/gid 65534
-    python: str | None = None  # child interpreter; None = this one, or else a python3 that uid 65534 can read
+    python: str | None = None  # child interpreter; None = this one (bwrap: its base interpreter; fallback: a
+    #   python3 that uid 65534 can read when this one is not)
+    engine: str | None = None  # "auto" | "bwrap" | "fallback"; None = $CODEGEN_SANDBOX, else "auto"
+    site_packages: bool = False  # bwrap: bind this environment's site-packages read-only (tests that import
+    #   installed packages); otherwise the child sees the standard library only. The fallback's child always
+    #   sees its own interpreter's site-packages.
+    tmp_size_mb: int = 64  # bwrap: size of the private /tmp (a tmpfs, so it counts toward memory), MiB
 
     def __post_init__(self):
         if not self.timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds, got {self.timeout}")
-        for name in ("memory_mb", "file_size_mb", "max_processes", "max_open_files", "max_output_bytes"):
+        if self.engine is not None and self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES} or None, got {self.engine!r}")
+        for name in ("memory_mb", "file_size_mb", "max_processes", "max_open_files", "max_output_bytes",
+                     "tmp_size_mb"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
@@ -88,14 +143,15 @@ class SandboxResult:
     duration: float = 0.0  # wall-clock seconds
     stdout_truncated: bool = False
     stderr_truncated: bool = False
-    protections: tuple[str, ...] = field(default_factory=tuple)
+    protections: tuple[str, ...] = field(default_factory=tuple)  # first entry: "engine:bwrap" | "engine:fallback"
 
     @property
     def passed(self) -> bool:
         return self.status == "pass"
 
 
-# The trusted harness. It runs first in the child: reads the job while still privileged, drops privileges,
+# The trusted harness. It runs first in the child (under bwrap: inside the new root, reading the job from
+# /sandbox): reads the job while still privileged, drops privileges,
 # sets the rlimits, moves into the work dir, then compiles and runs the program and the tests, reporting the
 # stage it reached on a private status file descriptor.
 _HARNESS = r"""
@@ -111,6 +167,10 @@ def stage(name):
 if job["drop_to"] is not None:
     uid = gid = job["drop_to"]
     os.setgroups([]); os.setgid(gid); os.setuid(uid)   # before RLIMIT_NPROC: root ignores that limit
+if job["site_dirs"]:
+    import site
+    for d in job["site_dirs"]:
+        site.addsitedir(d)
 for name, value in job["limits"]:
     soft, hard = value if isinstance(value, list) else (value, value)
     resource.setrlimit(getattr(resource, name), (soft, hard))
@@ -218,17 +278,253 @@ def _child_python(requested: str | None, drop_to: int | None) -> str:
     )
 
 
-def available_protections(config: SandboxConfig | None = None) -> tuple[str, ...]:
-    """The protections a run with ``config`` gets on this host, e.g. ``("network-namespace", ...)``."""
+# --------------------------------------------------------------------------------------------------------------
+# the bubblewrap engine
+# --------------------------------------------------------------------------------------------------------------
+_LAYOUT_CODE = (
+    "import json, os, site, sys, sysconfig; p = sysconfig.get_paths(); "
+    "print(json.dumps({'executable': os.path.realpath(sys.executable), "
+    "'roots': [sys.base_prefix, sys.base_exec_prefix, p['stdlib'], p['platstdlib']], "
+    "'site': site.getsitepackages() + [p['purelib'], p['platlib']]}))"
+)
+_ALWAYS_BOUND = ("/usr",)  # bound read-only as a whole: system libraries (libc, libssl...) and interpreters
+
+
+def _bwrap_python(config: SandboxConfig) -> str:
+    """The interpreter the child runs under bwrap: ``config.python``, else this one's base interpreter.
+
+    A virtual environment's ``python`` is a link to its base interpreter; the child runs that one directly, with
+    the venv's site-packages added only on request (``site_packages=True``).
+    """
+    if config.python is not None:
+        return os.path.realpath(shutil.which(config.python) or config.python)
+    return os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
+
+
+@cache
+def _interpreter_layout(python: str) -> dict:
+    """What ``python`` needs bound: its real executable, prefixes/stdlib (``roots``), and its own ``site`` dirs."""
+    out = subprocess.run([python, "-I", "-c", _LAYOUT_CODE], capture_output=True, text=True, timeout=30,
+                         env={"PATH": "/usr/bin:/bin"}, cwd="/")
+    if out.returncode != 0:
+        raise RuntimeError(f"cannot query the interpreter {python}: {out.stderr.strip()[-500:]}")
+    layout = json.loads(out.stdout)
+    layout["roots"] = _outermost([*layout["roots"], os.path.dirname(layout["executable"])])
+    layout["site"] = list(dict.fromkeys(os.path.realpath(d) for d in layout["site"] if os.path.isdir(d)))
+    return layout
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _outermost(paths: Iterable[str]) -> list[str]:
+    """Real, existing paths with those inside another (or inside an always-bound tree) left out."""
+    real = sorted({os.path.realpath(p) for p in paths if p and os.path.exists(p)})
+    kept: list[str] = []
+    for p in real:
+        if not any(_under(p, r) for r in (*_ALWAYS_BOUND, *kept)):
+            kept.append(p)
+    return kept
+
+
+@cache
+def _bwrap_features(exe: str) -> frozenset[str]:
+    """Options this bwrap understands, of those newer than 0.4 that we use when present."""
+    try:
+        help_text = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(opt for opt in ("--size", "--disable-userns", "--perms") if opt in help_text)
+
+
+def _site_dirs(config: SandboxConfig, layout: dict) -> list[str]:
+    """Site-packages directories the child gets (read-only) when ``config.site_packages``: this environment's."""
+    if not config.site_packages:
+        return []
+    if config.python is not None:
+        return list(layout["site"])
+    import site
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    dirs = [*site.getsitepackages(), paths["purelib"], paths["platlib"]]
+    return list(dict.fromkeys(os.path.realpath(d) for d in dirs if os.path.isdir(d)))
+
+
+def _bwrap_argv(config: SandboxConfig, python: str, job_dir: str, drop_to: int | None) -> list[str]:
+    """The ``bwrap ...`` prefix for one run: namespaces, then the read-only filesystem the child sees."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        raise SandboxUnavailableError(f"bwrap is not installed; {INSTALL_HINT}")
+    features = _bwrap_features(exe)
+    layout = _interpreter_layout(python)
+    site_dirs = _site_dirs(config, layout)
+    argv = [exe, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try"]
+    if config.isolate_network:
+        argv.append("--unshare-net")
+    if os.geteuid() == 0:
+        # Privileged bwrap, no user namespace, so that the harness's drop is to the *real* uid 65534 (inside a
+        # user namespace, --uid 65534 is still host root, and root ignores RLIMIT_NPROC). The harness keeps only
+        # the two capabilities it needs to drop; bwrap sets no_new_privs, so nothing can be regained.
+        argv += ["--cap-drop", "ALL"]
+        if drop_to is not None:
+            argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        argv.append("--unshare-user")
+        if "--disable-userns" in features:
+            argv.append("--disable-userns")
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):  # merged-/usr links, or real directories
+        path = "/" + name
+        if os.path.islink(path):
+            argv += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            argv += ["--ro-bind", path, path]
+    argv += ["--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev"]
+    if "--perms" in features:
+        argv += ["--perms", "01777"]
+    if "--size" in features:
+        argv += ["--size", str(config.tmp_size_mb * 1024 * 1024)]
+    argv += ["--tmpfs", "/tmp", "--ro-bind", job_dir, _SANDBOX_DIR]
+    made: set[str] = set()
+    for path in [*layout["roots"], *[d for d in site_dirs if not any(_under(d, r) for r in layout["roots"])]]:
+        if any(_under(path, r) for r in _ALWAYS_BOUND):
+            continue
+        parts = path.strip("/").split("/")
+        for i in range(1, len(parts)):  # parents as fresh 0755 dirs (the host's may be 0700, e.g. /root)
+            parent = "/" + "/".join(parts[:i])
+            if parent not in made and parent != "/tmp":
+                made.add(parent)
+                argv += (["--perms", "0755"] if "--perms" in features else []) + ["--dir", parent]
+        argv += ["--ro-bind", path, path]
+    for d in layout["site"]:  # the interpreter's own site-packages: hidden unless they are wanted
+        if d not in site_dirs and any(_under(d, r) for r in (*_ALWAYS_BOUND, *layout["roots"])):
+            argv += ["--tmpfs", d]
+    argv += ["--chdir", "/tmp"]
+    return argv
+
+
+_PROBE_BWRAP = (
+    "import os, sys\n"
+    "if len(sys.argv) > 1:\n"
+    "    os.setgroups([]); os.setgid(int(sys.argv[1])); os.setuid(int(sys.argv[1]))\n"
+    f"{_PROBE_IMPORTS}\n"
+    "open('/tmp/probe', 'w').write('ok')\n"
+    f"assert os.path.exists({_SANDBOX_DIR!r} + '/marker') and not os.path.exists(os.environ['HOST_CWD'])\n"
+)
+
+
+@cache
+def _probe_bwrap(python: str, isolate_network: bool, drop_to: int | None) -> tuple[bool, str]:
+    """Whether bwrap works here with exactly the options a run uses (checked once per process): (ok, why)."""
+    if not sys.platform.startswith("linux"):
+        return False, f"bubblewrap is Linux-only (this is {sys.platform})"
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return False, "bwrap is not installed"
+    job_dir = tempfile.mkdtemp(prefix="codegen-sandbox-probe-")
+    try:
+        os.chmod(job_dir, 0o711)  # as in a run: the dropped child may traverse it
+        open(os.path.join(job_dir, "marker"), "w").close()
+        config = SandboxConfig(python=python, isolate_network=isolate_network)
+        argv = _bwrap_argv(config, python, job_dir, drop_to)
+        args = [] if drop_to is None else [str(drop_to)]
+        probe = subprocess.run([*argv, python, "-I", "-B", "-c", _PROBE_BWRAP, *args], capture_output=True,
+                               text=True, timeout=30, env={"PATH": "/usr/bin:/bin", "HOST_CWD": os.getcwd()},
+                               stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError, RuntimeError) as err:
+        return False, f"bwrap could not be run: {err}"
+    finally:
+        shutil.rmtree(job_dir, ignore_errors=True)
+    if probe.returncode != 0:
+        return False, f"bwrap is installed but refused to run here (exit {probe.returncode}): " + (
+            probe.stderr.strip().splitlines() or ["no message"])[-1][:300]
+    return True, f"{exe} works"
+
+
+def _drop_to(config: SandboxConfig) -> int | None:
+    return NOBODY if (os.geteuid() == 0 and config.drop_privileges) else None
+
+
+def bwrap_status(config: SandboxConfig | None = None) -> tuple[bool, str]:
+    """``(True, "...")`` when the bubblewrap engine works here for ``config``, else ``(False, the reason)``."""
     config = config or SandboxConfig()
+    try:
+        python = _bwrap_python(config)
+    except OSError as err:
+        return False, str(err)
+    return _probe_bwrap(python, config.isolate_network, _drop_to(config))
+
+
+_fallback_warned = False
+_warn_lock = threading.Lock()
+
+
+def _engine(config: SandboxConfig, *, warn: bool) -> str:
+    """The engine a run with ``config`` uses: "bwrap" or "fallback" (warning once on an automatic fallback)."""
+    global _fallback_warned
+    choice = config.engine or os.environ.get(ENGINE_ENV, "").strip().lower() or "auto"
+    if choice not in ENGINES:
+        raise ValueError(f"{ENGINE_ENV} must be one of {ENGINES}, got {choice!r}")
+    if choice == "fallback":
+        return "fallback"
+    ok, why = bwrap_status(config)
+    if ok:
+        return "bwrap"
+    if choice == "bwrap":
+        raise SandboxUnavailableError(f"the bubblewrap sandbox was requested but does not work here: {why}; "
+                                      f"{INSTALL_HINT}")
+    if warn:
+        with _warn_lock:
+            first, _fallback_warned = not _fallback_warned, True
+        if first:
+            warnings.warn(
+                f"codegen_lib.sandbox: {why}, so generated code runs in the weaker fallback sandbox, which "
+                "does not hide your files (it can read the repository, your home directory if it is "
+                "world-readable, /etc) and can write to /tmp. For isolation, " + INSTALL_HINT + f". Set "
+                f"{ENGINE_ENV}=fallback to choose the fallback knowingly.",
+                SandboxFallbackWarning,
+                stacklevel=3,
+            )
+    return "fallback"
+
+
+def available_protections(config: SandboxConfig | None = None) -> tuple[str, ...]:
+    """The protections a run with ``config`` gets on this host, e.g. ``("engine:bwrap", "mount-namespace", ...)``.
+
+    Raises :class:`SandboxUnavailableError` if ``config`` (or ``$CODEGEN_SANDBOX``) asks for bwrap and it
+    does not work here.
+    """
+    config = config or SandboxConfig()
+    if _engine(config, warn=False) == "bwrap":
+        return _bwrap_protections(config)
     _, tags = _unshare_prefix(config.isolate_network)
-    tags = (*tags, "process-group", "rlimits", "empty-env", "temp-workdir", "output-cap")
+    tags = ("engine:fallback", *tags, "process-group", "rlimits", "empty-env", "temp-workdir", "output-cap")
     if os.geteuid() == 0 and config.drop_privileges:
         tags = (*tags, f"uid-{NOBODY}")
         python = _child_python(config.python, NOBODY)
         if python != sys.executable:
             tags = (*tags, f"python:{python}")
     return tags
+
+
+def _bwrap_protections(config: SandboxConfig) -> tuple[str, ...]:
+    tags = ["engine:bwrap", "mount-namespace", "read-only-binds", "private-tmp"]
+    if config.isolate_network:
+        tags.append("network-namespace")
+    tags += ["pid-namespace", "ipc-namespace", "uts-namespace", "new-session", "die-with-parent", "no-new-privs"]
+    if os.geteuid() != 0:
+        tags.append("user-namespace")
+    tags += ["process-group", "rlimits", "empty-env", "temp-workdir", "output-cap"]
+    if _drop_to(config) is not None:
+        tags.append(f"uid-{NOBODY}")
+    python = _bwrap_python(config)
+    if python != sys.executable:
+        tags.append(f"python:{python}")
+    if config.site_packages:
+        tags.append("site-packages")
+    return tuple(tags)
 
 
 def _read_capped(path: str, limit: int) -> tuple[str, bool]:
@@ -255,19 +551,28 @@ def run_program(code: str, tests: str = "", timeout: float | None = None, *, con
     config = config or SandboxConfig()
     if timeout is not None:
         config = SandboxConfig(**{**config.__dict__, "timeout": float(timeout)})
-    prefix, _ = _unshare_prefix(config.isolate_network)
+    engine = _engine(config, warn=True)
     protections = available_protections(config)
-    is_root = os.geteuid() == 0
-    drop_to = NOBODY if (is_root and config.drop_privileges) else None
+    drop_to = _drop_to(config)
 
     root = tempfile.mkdtemp(prefix="codegen-sandbox-")  # private: job files and captured output
     try:
         os.chmod(root, 0o711)  # the dropped child may traverse into work/, not list or read the rest
-        workdir = os.path.join(root, "work")
-        os.mkdir(workdir, 0o700)
-        if drop_to is not None:
-            os.chown(workdir, drop_to, drop_to)
         paths = {name: os.path.join(root, name) for name in ("program.py", "tests.py", "harness.py", "job.json")}
+        if engine == "bwrap":  # the child sees root read-only at /sandbox, and works in its private /tmp
+            python = _bwrap_python(config)
+            prefix = [*_bwrap_argv(config, python, root, drop_to), python]
+            inside = {name: f"{_SANDBOX_DIR}/{name}" for name in paths}
+            workdir = "/tmp"
+            site_dirs = _site_dirs(config, _interpreter_layout(python))
+        else:
+            prefix = [*_unshare_prefix(config.isolate_network)[0], _child_python(config.python, drop_to)]
+            inside = paths
+            workdir = os.path.join(root, "work")
+            os.mkdir(workdir, 0o700)
+            if drop_to is not None:
+                os.chown(workdir, drop_to, drop_to)
+            site_dirs = []
         for name, text in (("program.py", code), ("tests.py", tests), ("harness.py", _HARNESS)):
             with open(paths[name], "w", encoding="utf-8") as f:
                 f.write(text)
@@ -285,27 +590,28 @@ def run_program(code: str, tests: str = "", timeout: float | None = None, *, con
         out_path, err_path = os.path.join(root, "stdout"), os.path.join(root, "stderr")
         with open(status_path, "w") as status_f, open(out_path, "wb") as out_f, open(err_path, "wb") as err_f:
             job = {
-                "program": paths["program.py"],
-                "tests": paths["tests.py"],
-                "status_fd": status_f.fileno(),
+                "program": inside["program.py"],
+                "tests": inside["tests.py"],
+                "status_fd": status_f.fileno(),  # inherited through bwrap, same number
                 "drop_to": drop_to,
                 "limits": limits,
                 "workdir": workdir,
+                "site_dirs": site_dirs,
             }
             with open(paths["job.json"], "w", encoding="utf-8") as f:
                 json.dump(job, f)
             for p in paths.values():
                 os.chmod(p, 0o600)  # read by the harness before it drops privileges
             env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
-            python = _child_python(config.python, drop_to)
-            cmd = [*prefix, python, "-I", "-B", paths["harness.py"], paths["job.json"]]
+            # root, unused by the harness, names this run in the process table (see the tests' leftover check)
+            cmd = [*prefix, "-I", "-B", inside["harness.py"], inside["job.json"], root]
             start = time.monotonic()
             proc = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
                 stdout=out_f,
                 stderr=err_f,
-                cwd=workdir,
+                cwd=root if engine == "bwrap" else workdir,
                 env=env,
                 pass_fds=(status_f.fileno(),),
                 start_new_session=True,  # own session and process group: killed as one on timeout
@@ -401,7 +707,9 @@ def run_many(
     workers = workers or os.cpu_count() or 1
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    _unshare_prefix((config or SandboxConfig()).isolate_network)  # probe once, outside the threads
+    config = config or SandboxConfig()
+    if _engine(config, warn=True) == "fallback":  # probe once (and warn once), outside the threads
+        _unshare_prefix(config.isolate_network)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(run_program, code, tests, timeout, config=config) for code, tests, timeout in normalised]
         iterator = futures

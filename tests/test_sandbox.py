@@ -1,48 +1,124 @@
-"""The sandbox contains hostile programs and leaves the host untouched (chapter 09)."""
+"""The sandbox contains hostile programs and leaves the host untouched (chapter 09).
 
+The hostile suite runs under both engines: ``bwrap`` (skipped with the reason where bubblewrap is missing or
+refused, except in CI, where that is a failure) and ``fallback`` (bubblewrap forced off). The cases that only a
+filesystem namespace stops are expected failures under the fallback (strict xfail), so the difference between
+the engines stays visible in every test report.
+"""
+
+import importlib.util
+import json
 import os
+import signal
 import socket
+import stat
 import subprocess
+import sys
 import time
+import uuid
+import warnings
+from pathlib import Path
 
 import pytest
 
+from codegen_lib import sandbox
 from codegen_lib.sandbox import (
     SandboxConfig,
+    SandboxFallbackWarning,
     SandboxResult,
+    SandboxUnavailableError,
     _classify,
     available_protections,
+    bwrap_status,
     run_many,
     run_program,
 )
 
-PROTECTIONS = available_protections()
-needs_uid_drop = pytest.mark.skipif(
-    "uid-65534" not in PROTECTIONS,
-    reason="file protection needs root (to drop to uid 65534); as a normal user the child is that user",
-)
+REPO = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+FALLBACK = available_protections(SandboxConfig(engine="fallback"))
+ENGINES = ["bwrap", "fallback"]
 
 
-def _leftover_sandbox_processes() -> list[int]:
-    """Pids still running a sandbox harness whose temp dir is gone (i.e. from a finished run)."""
-    pids = []
+@pytest.fixture(params=ENGINES)
+def engine(request, monkeypatch):
+    """Run the test under one engine (via $CODEGEN_SANDBOX, so code paths without a config are covered too)."""
+    if request.param == "bwrap":
+        ok, why = bwrap_status()
+        if not ok:
+            if IN_CI:
+                pytest.fail(f"CI must run the sandbox under bubblewrap, but: {why}")
+            pytest.skip(f"bubblewrap unavailable here ({why}); install the Debian package `bubblewrap`")
+    monkeypatch.setenv("CODEGEN_SANDBOX", request.param)
+    return request.param
+
+
+def _fallback_xfail(condition: bool, reason: str):
+    """The engine parameters, with the fallback one a strict expected failure when ``condition`` holds."""
+    marks = pytest.mark.xfail(condition, reason=f"fallback sandbox: {reason}", strict=True)
+    return pytest.mark.parametrize("engine", ["bwrap", pytest.param("fallback", marks=marks)], indirect=True)
+
+
+def _readable_by_fallback_child(path: Path) -> bool:
+    """Whether the fallback's child could read ``path``: as uid 65534 it needs the 'other' permission bits."""
+    if "uid-65534" not in FALLBACK:
+        return os.access(path, os.R_OK)  # no uid drop: the child is this user
+    return bool(path.stat().st_mode & stat.S_IROTH) and all(p.stat().st_mode & stat.S_IXOTH for p in path.parents)
+
+
+def _run_roots(argv: list[str]) -> list[str]:
+    """The job directories (``.../codegen-sandbox-XXXX``) a sandbox process's command line names."""
+    roots = []
+    for arg in argv:
+        parts = arg.split("/")
+        for i, part in enumerate(parts):
+            if part.startswith("codegen-sandbox-") and arg.startswith("/"):
+                roots.append("/".join(parts[: i + 1]))
+                break
+    return roots
+
+
+def _cmdlines() -> dict[int, list[str]]:
+    out = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    argv = f.read().decode(errors="replace").split("\0")
+                    out[int(entry)] = f.read().decode(errors="replace").split("\0")
             except OSError:
                 continue
-            harness = [a for a in argv if a.startswith("/") and a.endswith("/harness.py") and "codegen-sandbox-" in a]
-            if harness and not os.path.exists(os.path.dirname(harness[0])):
-                pids.append(int(entry))
-    return pids
+    return out
+
+
+def _leftover_sandbox_processes() -> list[int]:
+    """Pids still running a sandbox harness whose job dir is gone (i.e. from a finished run)."""
+    return [
+        pid for pid, argv in _cmdlines().items()
+        if (roots := _run_roots(argv)) and "codegen-sandbox-probe-" not in roots[0] and not os.path.exists(roots[0])
+    ]
+
+
+def _processes_with(token: str) -> list[int]:
+    return [pid for pid, argv in _cmdlines().items() if token in argv and pid != os.getpid()]
+
+
+def _wait_gone(token: str, seconds: float = 3.0) -> list[int]:
+    """Pids of processes whose argv holds ``token`` that are still alive after ``seconds`` (then killed)."""
+    deadline = time.monotonic() + seconds  # the kernel tears a PID namespace down asynchronously
+    while (alive := _processes_with(token)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in alive:  # started by this test: do not leave them behind, whatever the verdict
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return alive
 
 
 # --------------------------------------------------------------------------------------------------------------
 # normal outcomes
 # --------------------------------------------------------------------------------------------------------------
-def test_pass_fail_error_statuses():
+def test_pass_fail_error_statuses(engine):
     ok = run_program("def f(x):\n    return x + 1\nprint('ran')", "assert f(1) == 2")
     assert ok.status == "pass" and ok.passed and ok.stdout == "ran\n" and ok.returncode == 0
     wrong = run_program("def f(x):\n    return x", "assert f(1) == 2, 'off by one'")
@@ -81,19 +157,19 @@ def test_bad_arguments():
 # --------------------------------------------------------------------------------------------------------------
 # hostile programs
 # --------------------------------------------------------------------------------------------------------------
-def test_infinite_loop_times_out():
+def test_infinite_loop_times_out(engine):
     start = time.monotonic()
     res = run_program("while True:\n    pass", timeout=1.0)
     assert res.status == "timeout"
     assert time.monotonic() - start < 5
 
 
-def test_cpu_limit_counts_as_timeout():
+def test_cpu_limit_counts_as_timeout(engine):
     res = run_program("while True:\n    pass", config=SandboxConfig(timeout=10, cpu_seconds=1))
     assert res.status == "timeout" and res.duration < 5
 
 
-def test_fork_bomb_is_contained():
+def test_fork_bomb_is_contained(engine):
     code = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
     res = run_program(code, timeout=2.0)
     assert res.status in ("timeout", "error")
@@ -105,15 +181,15 @@ def test_fork_bomb_is_contained():
     assert _leftover_sandbox_processes() == []
 
 
-def test_memory_bomb_is_contained():
+def test_memory_bomb_is_contained(engine):
     code = "blocks = []\nwhile True:\n    blocks.append(bytearray(10 * 1024 * 1024))"
     res = run_program(code, config=SandboxConfig(timeout=10, memory_mb=256))
     assert res.status == "error" and "MemoryError" in res.stderr
     assert res.duration < 8
 
 
-@needs_uid_drop
-def test_files_outside_the_workdir_are_untouched(tmp_path):
+@_fallback_xfail("uid-65534" not in FALLBACK, "without root there is no uid drop: the child is this user")
+def test_files_outside_the_workdir_are_untouched(engine, tmp_path):
     canary = tmp_path / "canary.txt"
     canary.write_text("original")
     before = sorted(p.name for p in tmp_path.iterdir())
@@ -138,12 +214,14 @@ print(attempts)
 """
     res = run_program(code)
     assert res.status == "pass", res.stderr
-    assert "done" not in res.stdout and "PermissionError" in res.stdout
+    # fallback (uid 65534): PermissionError; bwrap: the directory does not exist in the child's root at all
+    assert "done" not in res.stdout
+    assert ("PermissionError" if engine == "fallback" else "FileNotFoundError") in res.stdout
     assert canary.read_text() == "original"
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-def test_environment_is_not_inherited(monkeypatch):
+def test_environment_is_not_inherited(engine, monkeypatch):
     monkeypatch.setenv("CODEGEN_SECRET_TOKEN", "hunter2")
     res = run_program("import os\nprint(os.environ.get('CODEGEN_SECRET_TOKEN'))\nprint(sorted(os.environ))")
     assert res.status == "pass"
@@ -151,8 +229,9 @@ def test_environment_is_not_inherited(monkeypatch):
     assert "CODEGEN_SECRET_TOKEN" not in res.stdout
 
 
-@pytest.mark.skipif("network-namespace" not in PROTECTIONS, reason="no network namespace on this host")
-def test_socket_cannot_reach_the_host():
+def test_socket_cannot_reach_the_host(engine):
+    if "network-namespace" not in available_protections():
+        pytest.skip("no network namespace on this host")
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.bind(("127.0.0.1", 0))
     server.listen(5)
@@ -175,11 +254,9 @@ except OSError as err:
         server.close()
 
 
-@pytest.mark.skipif(
-    "pid-namespace" not in PROTECTIONS and "uid-65534" not in PROTECTIONS,
-    reason="as a normal user without namespaces the child could signal its parent",
-)
-def test_cannot_kill_the_parent():
+def test_cannot_kill_the_parent(engine):
+    if not {"pid-namespace", "uid-65534"} & set(available_protections()):
+        pytest.skip("as a normal user without namespaces the child could signal its parent (this test process)")
     pid, pgid = os.getpid(), os.getpgid(0)
     code = f"""
 import os, signal
@@ -198,7 +275,7 @@ for name, action in [("kill", lambda: os.kill({pid}, signal.SIGKILL)),
     assert res.status in ("pass", "error")
 
 
-def test_huge_output_is_truncated():
+def test_huge_output_is_truncated(engine):
     cfg = SandboxConfig(timeout=10, max_output_bytes=4096, file_size_mb=2)
     res = run_program("while True:\n    print('x' * 100_000)", config=cfg)
     assert res.stdout_truncated and len(res.stdout) == 4096
@@ -209,7 +286,7 @@ def test_huge_output_is_truncated():
 # --------------------------------------------------------------------------------------------------------------
 # parallel runs
 # --------------------------------------------------------------------------------------------------------------
-def test_run_many_is_parallel_and_ordered():
+def test_run_many_is_parallel_and_ordered(engine):
     jobs = [(f"import time\ntime.sleep(1.0)\nprint({i})", f"assert {i} % 3 != 2") for i in range(6)]
     start = time.monotonic()
     results = run_many(jobs, workers=6)
@@ -220,10 +297,211 @@ def test_run_many_is_parallel_and_ordered():
     assert elapsed < 4.5  # six one-second sleeps in sequence would take >= 6 s
 
 
-def test_protections_reported():
+def test_protections_reported(engine):
     res = run_program("pass")
-    assert res.protections == PROTECTIONS
+    assert res.protections == available_protections()
+    assert res.protections[0] == f"engine:{engine}"
     assert {"rlimits", "empty-env", "temp-workdir", "process-group", "output-cap"} <= set(res.protections)
     if os.geteuid() == 0:
         assert "uid-65534" in res.protections
+    if engine == "bwrap":
+        assert {"mount-namespace", "private-tmp", "pid-namespace", "network-namespace"} <= set(res.protections)
+    explicit = run_program("pass", config=SandboxConfig(engine="fallback"))  # the config beats the variable
+    assert explicit.protections[0] == "engine:fallback"
 
+
+# --------------------------------------------------------------------------------------------------------------
+# what only a filesystem namespace stops (bwrap); strict expected failures under the fallback
+# --------------------------------------------------------------------------------------------------------------
+_READ_ATTEMPT = """
+try:
+    with open({path!r}, encoding="utf-8", errors="replace") as f:
+        print("read", len(f.read()))
+except OSError as err:
+    print("blocked", type(err).__name__)
+"""
+
+
+@_fallback_xfail(_readable_by_fallback_child(REPO / "README.md"),
+                 "no filesystem namespace: the child reads any world-readable file, the repository included")
+def test_cannot_read_a_repository_file(engine):
+    res = run_program(_READ_ATTEMPT.format(path=str(REPO / "README.md")), timeout=10)
+    assert res.status == "pass", res.stderr
+    assert res.stdout.startswith("blocked"), res.stdout
+
+
+@pytest.fixture
+def home_file():
+    """A small secret file in the caller's home directory (removed afterwards)."""
+    home = Path.home()
+    path = home / f".codegen-sandbox-canary-{uuid.uuid4().hex}"
+    try:
+        path.write_text("secret in the home directory")
+    except OSError as err:
+        pytest.skip(f"cannot write a canary into {home}: {err}")
+    path.chmod(0o644)
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def _home_readable_by_fallback() -> bool:
+    """Whether the fallback's child could read a 0644 file in the home directory (uid 65534: 'other' bits)."""
+    home = Path.home()
+    if "uid-65534" not in FALLBACK:
+        return True  # no uid drop: the child is this user
+    return all(p.stat().st_mode & stat.S_IXOTH for p in [home, *home.parents])
+
+
+@_fallback_xfail(_home_readable_by_fallback(),
+                 "no filesystem namespace: the child reads world-readable files in a traversable home directory")
+def test_cannot_read_a_file_in_the_home_directory(engine, home_file):
+    res = run_program(_READ_ATTEMPT.format(path=str(home_file)), timeout=10)
+    assert res.status == "pass", res.stderr
+    assert res.stdout.startswith("blocked"), res.stdout
+    assert home_file.read_text() == "secret in the home directory"
+
+
+@_fallback_xfail(True, "no filesystem namespace: the host's /tmp is world-writable, and files there outlive the run")
+def test_files_written_to_tmp_do_not_reach_the_host(engine):
+    name = f"/tmp/codegen-sandbox-escape-{uuid.uuid4().hex}"
+    code = f"with open({name!r}, 'w') as f:\n    f.write('left behind')\nprint(open({name!r}).read())"
+    try:
+        res = run_program(code, timeout=10)
+        assert res.status == "pass" and res.stdout == "left behind\n", res.stderr  # the child's /tmp works...
+        assert not os.path.exists(name)  # ...and is its own
+    finally:
+        if os.path.exists(name):
+            os.remove(name)
+
+
+@_fallback_xfail("pid-namespace" not in FALLBACK,
+                 "without a PID namespace (unshare refused) a setsid() child escapes the process-group kill")
+def test_setsid_child_does_not_outlive_the_run(engine):
+    token = f"codegen-sandbox-orphan-{uuid.uuid4().hex}"
+    code = f"""
+import os, sys
+if os.fork() == 0:
+    os.setsid()   # a new session and process group: out of reach of the group kill
+    os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(30)", {token!r}])
+print("parent done")
+"""
+    res = run_program(code, timeout=10)
+    assert res.status == "pass" and res.stdout == "parent done\n", res.stderr
+    assert _wait_gone(token) == []
+
+
+@_fallback_xfail("uid-65534" not in FALLBACK, "without root there is no uid drop: the child can write your files")
+def test_cannot_write_to_the_repository(engine):
+    canary = REPO / f".codegen-sandbox-canary-{uuid.uuid4().hex}"
+    created = REPO / f".codegen-sandbox-created-{uuid.uuid4().hex}"
+    canary.write_text("original")
+    canary.chmod(0o644)
+    code = f"""
+for name, path, mode in [("overwrite", {str(canary)!r}, "w"), ("append", {str(canary)!r}, "a"),
+                         ("create", {str(created)!r}, "w")]:
+    try:
+        open(path, mode).write("pwned")
+        print(name, "done")
+    except OSError as err:
+        print(name, type(err).__name__)
+"""
+    try:
+        res = run_program(code, timeout=10)
+        assert res.status == "pass", res.stderr
+        assert "done" not in res.stdout, res.stdout
+        assert canary.read_text() == "original" and not created.exists()
+    finally:
+        canary.unlink(missing_ok=True)
+        created.unlink(missing_ok=True)
+
+
+def test_process_table_flood_is_contained(engine):
+    """Children that hold their process slot (sleeping) until fork fails: RLIMIT_NPROC stops the flood."""
+    token = f"codegen-sandbox-flood-{uuid.uuid4().hex}"
+    cfg = SandboxConfig(timeout=20, max_processes=16)
+    code = f"""
+import os, sys
+started = 0
+for _ in range(1000):
+    try:
+        pid = os.fork()
+    except OSError as err:
+        print("limited", started, type(err).__name__)
+        break
+    if pid == 0:
+        os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(60)", {token!r}])
+    started += 1
+else:
+    print("unlimited", started)
+"""
+    res = run_program(code, config=cfg)
+    assert res.status == "pass", res.stderr
+    kind, started = res.stdout.split()[:2]
+    assert kind == "limited" and int(started) < cfg.max_processes, res.stdout
+    assert subprocess.run(["true"]).returncode == 0  # the host can still start processes
+    assert _wait_gone(token) == []  # and nothing of the flood is left once the run is over
+
+
+# --------------------------------------------------------------------------------------------------------------
+# engine selection
+# --------------------------------------------------------------------------------------------------------------
+def test_engine_names_are_checked(monkeypatch):
+    with pytest.raises(ValueError, match="engine"):
+        SandboxConfig(engine="docker")
+    monkeypatch.setenv("CODEGEN_SANDBOX", "docker")
+    with pytest.raises(ValueError, match="CODEGEN_SANDBOX"):
+        run_program("pass")
+
+
+def test_automatic_fallback_warns_once(monkeypatch):
+    monkeypatch.delenv("CODEGEN_SANDBOX", raising=False)
+    monkeypatch.setattr(sandbox, "bwrap_status", lambda config=None: (False, "bwrap is not installed"))
+    monkeypatch.setattr(sandbox, "_fallback_warned", False)
+    with pytest.warns(SandboxFallbackWarning, match="apt-get install bubblewrap") as record:
+        first = run_program("print(1)")
+        second = run_program("print(2)")
+    assert len([w for w in record if issubclass(w.category, SandboxFallbackWarning)]) == 1
+    assert first.stdout == "1\n" and second.stdout == "2\n"
+    assert first.protections[0] == second.protections[0] == "engine:fallback"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SandboxFallbackWarning)  # chosen knowingly: no warning
+        assert run_program("pass", config=SandboxConfig(engine="fallback")).passed
+
+
+def test_requested_bwrap_that_does_not_work_raises(monkeypatch):
+    monkeypatch.setattr(sandbox, "bwrap_status", lambda config=None: (False, "bwrap is not installed"))
+    with pytest.raises(SandboxUnavailableError, match="apt-get install bubblewrap"):
+        run_program("pass", config=SandboxConfig(engine="bwrap"))
+    monkeypatch.setenv("CODEGEN_SANDBOX", "bwrap")
+    with pytest.raises(SandboxUnavailableError):
+        run_program("pass")
+
+
+def test_bwrap_child_sees_only_what_it_needs(engine):
+    if engine != "bwrap":
+        pytest.skip("the fallback has no filesystem namespace (see the strict xfails above)")
+    code = f"""
+import json, os, sys
+try:
+    import numpy
+    numpy_ok = True
+except ImportError:
+    numpy_ok = False
+print(json.dumps({{"top": sorted(os.listdir("/")), "cwd": os.getcwd(), "tmp_w": os.access("/tmp", os.W_OK),
+                  "prefix_w": os.access(sys.prefix, os.W_OK), "usr_w": os.access("/usr", os.W_OK),
+                  "repo": os.path.exists({str(REPO)!r}), "etc": os.path.exists("/etc"), "numpy": numpy_ok}}))
+"""
+    res = run_program(code)
+    assert res.status == "pass", res.stderr
+    seen = json.loads(res.stdout)
+    interpreter_tops = {Path(os.path.realpath(p)).parts[1] for p in (sys.base_prefix, sys.base_exec_prefix)}
+    allowed = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "proc", "dev", "tmp", "sandbox"}
+    assert set(seen["top"]) <= allowed | interpreter_tops, seen["top"]
+    assert seen["cwd"] == "/tmp" and seen["tmp_w"]
+    assert not seen["prefix_w"] and not seen["usr_w"] and not seen["repo"] and not seen["etc"]
+    assert not seen["numpy"]  # site-packages stay hidden unless asked for
+    with_site = run_program(code, config=SandboxConfig(site_packages=True, engine="bwrap"))
+    assert with_site.status == "pass" and "site-packages" in with_site.protections, with_site.stderr
+    if importlib.util.find_spec("numpy") is None:
+        pytest.skip("numpy is not installed in this environment")
+    assert json.loads(with_site.stdout)["numpy"], with_site.stderr
