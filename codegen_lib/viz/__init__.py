@@ -26,6 +26,7 @@ from codegen_lib.viz._common import (
     pretty_token,
     show,
 )
+from codegen_lib.viz.architecture import architecture_labels, plot_architecture
 from codegen_lib.viz.attention import (
     _normalise_attentions,
     attention_grid,
@@ -37,6 +38,7 @@ from codegen_lib.viz.attention import (
     top_attended,
 )
 from codegen_lib.viz.data import plot_length_distributions
+from codegen_lib.viz.html import AttentionView, attention_view, code_html, decode_view_data, show_source
 from codegen_lib.viz.positional import pe_dot_by_distance, plot_pe_similarity, plot_positional_encoding
 from codegen_lib.viz.tokens import token_html, token_table
 from codegen_lib.viz.training import LiveLossPlot, history_series, plot_history
@@ -48,7 +50,8 @@ from codegen_lib.viz.widgets import (
 )
 
 __all__ = [
-    "ATTENTION_KINDS", "SPECIAL_TOKENS", "LiveLossPlot", "attention_explorer", "attention_grid",
+    "ATTENTION_KINDS", "SPECIAL_TOKENS", "AttentionView", "LiveLossPlot", "architecture_labels",
+    "attention_view", "code_html", "decode_view_data", "plot_architecture", "show_source", "attention_explorer", "attention_grid",
     "attention_widget", "explain_pairs", "figure_to_png", "history_series", "pe_dot_by_distance",
     "plot_attention", "plot_heads", "plot_history", "plot_length_distributions", "plot_mask",
     "plot_pe_similarity", "plot_positional_encoding", "positional_encoding_widget", "pretty_token",
