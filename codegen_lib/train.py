@@ -1,13 +1,17 @@
 """Training: the loop, learning-rate schedules, checkpoints and exact resume (chapter 07).
 
 The report trains with cross-entropy and Adam under teacher forcing, but its printed loop fits one fixed
-batch for 100 "epochs". :func:`train` is the real thing, and the loop stays on the page:
+batch for 100 "epochs". :func:`train` is the real thing, and the loop stays on the page -- a short loop
+over named steps, with set-up, logging, evaluation and checkpoints in the helpers of ``_Run``:
 
-    for batch in loader:                                    # teacher forcing: tgt_in = <bos> + code
-        logits = model(src, tgt_in)                         # (B, T, V)
-        loss = cross_entropy(logits, tgt_out, ignore_index=pad_id, label_smoothing=...)
-        accelerator.backward(loss)                          # loss.backward(), scaled under fp16
-        clip_grad_norm_(...); optimizer.step(); scheduler.step()
+    while not run.pos["finished"]:
+        for batch in run.epoch_loader():          # the epoch's batches; a resumed run skips the done ones
+            loss, n_tokens, lr = train_step(...)  # forward, cross-entropy, backward, clip, optimizer step
+            run.log_step(loss, n_tokens, lr)      # position, history, progress bar
+            run.after_step(callbacks)             # eval_every, callbacks, save_every
+        run.end_epoch(callbacks)                  # validation loss, best/last checkpoints, early stopping
+
+:func:`train_step` is the step itself (teacher forcing: ``tgt_in = <bos> + code``, ``tgt_out = code + <eos>``).
 
 HF Accelerate only places tensors on the device, wraps the model for several GPUs and handles bf16/fp16
 autocast, so ``accelerate launch -m codegen_lib train ...`` runs this same loop on several GPUs.
@@ -59,6 +63,7 @@ __all__ = [
     "FORMAT_VERSION",
     "lr_multiplier",
     "train",
+    "train_step",
     "save_checkpoint",
     "load_checkpoint",
     "load_training_state",
@@ -554,169 +559,220 @@ def train(model_cfg, train_cfg: TrainConfig, tokenizer, train_ds, val_ds, out_di
         collate_fn: replaces ``Seq2SeqCollator(tokenizer, max_src_len, max_tgt_len)``.
     Returns the history dict (also saved as ``out_dir/history.json``).
     """
-    from tqdm.auto import tqdm
+    run = _Run.start(model_cfg, train_cfg, tokenizer, train_ds, val_ds, Path(out_dir), resume, model, collate_fn)
+    while not run.pos["finished"]:
+        for batch in run.epoch_loader():  # this epoch's batches; a resumed run skips those it trained on
+            loss, n_tokens, lr = train_step(run.model, batch, run.optimizer, run.scheduler, run.accelerator,
+                                            pad_id=run.pad_id, label_smoothing=run.cfg.label_smoothing,
+                                            grad_clip=run.cfg.grad_clip)
+            run.log_step(loss, n_tokens, lr)  # position, history, progress bar
+            run.after_step(callbacks)  # eval_every validation, step callbacks, save_every checkpoint
+        run.end_epoch(callbacks)  # validation loss, best and last checkpoints, early stopping
+    return run.finish(callbacks)
 
-    from codegen_lib.batching import Seq2SeqCollator, encode_rows, example_lengths
 
-    cfg = train_cfg
-    out_dir = Path(out_dir)
-    for name in ("src_vocab_size", "tgt_vocab_size"):
-        if getattr(model_cfg, name) != tokenizer.vocab_size:
-            raise ValueError(f"model_cfg.{name} ({getattr(model_cfg, name)}) != tokenizer.vocab_size "
-                             f"({tokenizer.vocab_size}); build it with ModelConfig.preset(name, "
-                             "src_vocab_size=tok.vocab_size, tgt_vocab_size=tok.vocab_size)")
-    if len(train_ds) == 0:
-        raise ValueError("train_ds is empty: nothing to train on")
-    last_dir = out_dir / "last"
-    recover_checkpoint_dir(last_dir)
-    if resume and not (last_dir / "config.json").is_file():
-        raise CheckpointError(f"resume=True but there is no checkpoint at {last_dir} to continue from")
+def train_step(model: torch.nn.Module, batch: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer,
+               scheduler, accelerator, *, pad_id: int, label_smoothing: float = 0.0,
+               grad_clip: float | None = 1.0) -> tuple[float, int, float]:
+    """One optimizer step of teacher forcing (chapter 07): forward, loss, backward, clip, step.
 
-    accelerator = _make_accelerator(cfg)
-    seed_everything(cfg.seed)
-    if model is None:
-        from codegen_lib.model import build_model
+    ``batch`` holds ``src`` (B, S), ``tgt_in`` (B, T) = <bos> + code and ``tgt_out`` (B, T) = code + <eos>.
+    Returns the loss (a float), the number of target tokens that count (not padding) and the learning rate
+    this step used.
+    """
+    src, tgt_in, tgt_out = (batch[k].to(accelerator.device) for k in ("src", "tgt_in", "tgt_out"))
+    # forward: teacher forcing -- position t sees <bos> + code[:t] and predicts code[t] (or <eos>)
+    with accelerator.autocast():
+        logits = model(src, tgt_in)  # (B, T, V)
+    # loss: token-level cross-entropy; <pad> positions are ignored
+    loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)),  # (B*T, V)
+                           tgt_out.reshape(-1),  # (B*T,)
+                           ignore_index=pad_id, label_smoothing=label_smoothing)
+    # backward and step
+    optimizer.zero_grad(set_to_none=True)
+    accelerator.backward(loss)  # loss.backward(), scaled under fp16
+    if grad_clip is not None:
+        accelerator.clip_grad_norm_(model.parameters(), grad_clip)
+    lr = optimizer.param_groups[0]["lr"]  # the rate this step uses
+    optimizer.step()
+    if not accelerator.optimizer_step_was_skipped:  # fp16 overflow skips a step; keep lr in sync
+        scheduler.step()
+    return loss.item(), int((tgt_out != pad_id).sum()), lr
 
-        model = build_model(model_cfg)
-    elif getattr(model, "config", None) is not None and model.config.to_dict() != model_cfg.to_dict():
-        raise ValueError("the model passed to train() was built from a different ModelConfig than model_cfg")
-    pad_id = model_cfg.pad_id
-    # tokenize once; the default collator takes pre-tokenized rows, a custom one gets {"prompt", "code"}
-    encoded = encode_rows(train_ds, tokenizer)
-    lengths = example_lengths(encoded, model_cfg.max_src_len, model_cfg.max_tgt_len)
-    rows = encoded if collate_fn is None else _Rows(train_ds)
-    if collate_fn is None:
-        collate_fn = Seq2SeqCollator(tokenizer, model_cfg.max_src_len, model_cfg.max_tgt_len)
-    world, rank = accelerator.num_processes, accelerator.process_index
 
-    def my_batches(epoch: int) -> list[list[int]]:
+class _Run:
+    """Everything one call of :func:`train` holds: the set-up, the position in the data, the history, and
+    the helpers the loop calls (logging, evaluation, checkpoints). Built by :meth:`start`."""
+
+    # ------------------------------------------------------------------------------------ set-up
+    @classmethod
+    def start(cls, model_cfg, cfg: TrainConfig, tokenizer, train_ds, val_ds, out_dir: Path, resume: bool,
+              model: torch.nn.Module | None, collate_fn: Callable | None) -> _Run:
+        """Check the inputs, tokenize, build model/optimizer/schedule, restore a checkpoint on resume."""
+        from codegen_lib.batching import Seq2SeqCollator, encode_rows, example_lengths
+
+        run = cls()
+        run.cfg, run.model_cfg, run.tokenizer, run.out_dir = cfg, model_cfg, tokenizer, out_dir
+        for name in ("src_vocab_size", "tgt_vocab_size"):
+            if getattr(model_cfg, name) != tokenizer.vocab_size:
+                raise ValueError(f"model_cfg.{name} ({getattr(model_cfg, name)}) != tokenizer.vocab_size "
+                                 f"({tokenizer.vocab_size}); build it with ModelConfig.preset(name, "
+                                 "src_vocab_size=tok.vocab_size, tgt_vocab_size=tok.vocab_size)")
+        if len(train_ds) == 0:
+            raise ValueError("train_ds is empty: nothing to train on")
+        run.last_dir = out_dir / "last"
+        recover_checkpoint_dir(run.last_dir)
+        if resume and not (run.last_dir / "config.json").is_file():
+            raise CheckpointError(f"resume=True but there is no checkpoint at {run.last_dir} to continue from")
+
+        accelerator = run.accelerator = _make_accelerator(cfg)
+        seed_everything(cfg.seed)
+        if model is None:
+            from codegen_lib.model import build_model
+
+            model = build_model(model_cfg)
+        elif getattr(model, "config", None) is not None and model.config.to_dict() != model_cfg.to_dict():
+            raise ValueError("the model passed to train() was built from a different ModelConfig than model_cfg")
+        run.pad_id = model_cfg.pad_id
+        # tokenize once; the default collator takes pre-tokenized rows, a custom one gets {"prompt", "code"}
+        encoded = encode_rows(train_ds, tokenizer)
+        run.lengths = example_lengths(encoded, model_cfg.max_src_len, model_cfg.max_tgt_len)
+        run.rows = encoded if collate_fn is None else _Rows(train_ds)
+        if collate_fn is None:
+            collate_fn = Seq2SeqCollator(tokenizer, model_cfg.max_src_len, model_cfg.max_tgt_len)
+        run.collate_fn = collate_fn
+        run.world, run.rank = accelerator.num_processes, accelerator.process_index
+
+        steps_per_epoch = len(run.my_batches(0))
+        if steps_per_epoch == 0:
+            raise ValueError(f"train_ds has {len(run.rows)} rows: too few for one batch on each of "
+                             f"{run.world} processes")
+        total_steps = cfg.epochs * steps_per_epoch if cfg.max_steps is None \
+            else min(cfg.max_steps, cfg.epochs * steps_per_epoch)
+        run.val_batches, run.val_rows = [], None
+        if val_ds is not None and len(val_ds) > 0:
+            val_encoded = encode_rows(val_ds, tokenizer)
+            run.val_rows = val_encoded if run.rows is encoded else _Rows(val_ds)
+            val_lengths = example_lengths(val_encoded, model_cfg.max_src_len, model_cfg.max_tgt_len)
+            run.val_batches = epoch_batches(val_lengths, cfg.batch_size, seed=cfg.seed, epoch=0, shuffle=False,
+                                            bucket=cfg.bucket)[run.rank::run.world]
+
+        optimizer = _make_optimizer(model, cfg)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_multiplier(
+            s, schedule=cfg.schedule, warmup_steps=cfg.warmup_steps, total_steps=total_steps))
+
+        # where we are: everything needed to rebuild the data stream and the early-stopping decision
+        run.pos = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "epoch_loss_sum": 0.0, "epoch_tokens": 0,
+                   "best_val_loss": None, "bad_epochs": 0, "finished": False}
+        run.history = {"format_version": FORMAT_VERSION, "steps": [], "epochs": [], "step_val": [],
+                       "model_config": model_cfg.to_dict(), "train_config": cfg.to_dict(),
+                       "total_steps": total_steps, "steps_per_epoch": steps_per_epoch, "train_time_s": 0.0}
+        state = None
+        if resume:
+            _check_resumable(run.last_dir, model_cfg)
+            state = load_training_state(run.last_dir)
+            from safetensors.torch import load_model
+
+            load_model(model, str(run.last_dir / "model.safetensors"), strict=True)
+            optimizer.load_state_dict(state["optimizer"])  # restores the current lr too
+            scheduler.load_state_dict(state["scheduler"])
+            run.pos = dict(state["position"])
+            run.history = json.loads((run.last_dir / "history.json").read_text(encoding="utf-8"))
+        run.model, run.optimizer = accelerator.prepare(model, optimizer)
+        run.scheduler = scheduler
+        if state is not None:
+            if accelerator.scaler is not None and state.get("scaler"):
+                accelerator.scaler.load_state_dict(state["scaler"])
+            _set_rng_state(state["rng"])  # last: dropout continues with exactly the saved random stream
+        device = run.device = accelerator.device
+        run.history.update(device=str(device) + (f" ({torch.cuda.get_device_name(device)})"
+                                                 if device.type == "cuda" else ""),
+                           mixed_precision=accelerator.mixed_precision, num_processes=run.world)
+        run.start_time = time.perf_counter()
+        run.time_offset = run.history["train_time_s"]
+        run.bar = None
+        run.model.train()
+        return run
+
+    def my_batches(self, epoch: int) -> list[list[int]]:
         """This process's share of the epoch's batches (every process gets the same number)."""
-        batches = epoch_batches(lengths, cfg.batch_size, seed=cfg.seed, epoch=epoch, bucket=cfg.bucket)
-        return batches[: len(batches) // world * world][rank::world] if world > 1 else batches
+        batches = epoch_batches(self.lengths, self.cfg.batch_size, seed=self.cfg.seed, epoch=epoch,
+                                bucket=self.cfg.bucket)
+        return batches[: len(batches) // self.world * self.world][self.rank::self.world] if self.world > 1 \
+            else batches
 
-    steps_per_epoch = len(my_batches(0))
-    if steps_per_epoch == 0:
-        raise ValueError(f"train_ds has {len(rows)} rows: too few for one batch on each of {world} processes")
-    total_steps = cfg.epochs * steps_per_epoch if cfg.max_steps is None else min(cfg.max_steps, cfg.epochs * steps_per_epoch)
-    val_batches: list[list[int]] = []
-    val_rows: Any = None
-    if val_ds is not None and len(val_ds) > 0:
-        val_encoded = encode_rows(val_ds, tokenizer)
-        val_rows = val_encoded if rows is encoded else _Rows(val_ds)
-        val_lengths = example_lengths(val_encoded, model_cfg.max_src_len, model_cfg.max_tgt_len)
-        val_batches = epoch_batches(val_lengths, cfg.batch_size, seed=cfg.seed, epoch=0, shuffle=False,
-                                    bucket=cfg.bucket)[rank::world]
+    # ------------------------------------------------------------------------------------ the data
+    def epoch_loader(self):
+        """The batches of the current epoch not trained on yet, behind a progress bar; stops at max_steps."""
+        from tqdm.auto import tqdm
 
-    optimizer = _make_optimizer(model, cfg)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_multiplier(
-        s, schedule=cfg.schedule, warmup_steps=cfg.warmup_steps, total_steps=total_steps))
-
-    # where we are: everything needed to rebuild the data stream and the early-stopping decision
-    pos = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "epoch_loss_sum": 0.0, "epoch_tokens": 0,
-           "best_val_loss": None, "bad_epochs": 0, "finished": False}
-    history: dict[str, Any] = {"format_version": FORMAT_VERSION, "steps": [], "epochs": [], "step_val": [],
-                               "model_config": model_cfg.to_dict(), "train_config": cfg.to_dict(),
-                               "total_steps": total_steps, "steps_per_epoch": steps_per_epoch,
-                               "train_time_s": 0.0}
-    if resume:
-        _check_resumable(last_dir, model_cfg)
-        state = load_training_state(last_dir)
-        from safetensors.torch import load_model
-
-        load_model(model, str(last_dir / "model.safetensors"), strict=True)
-        optimizer.load_state_dict(state["optimizer"])  # restores the current lr too
-        scheduler.load_state_dict(state["scheduler"])
-        pos = dict(state["position"])
-        history = json.loads((last_dir / "history.json").read_text(encoding="utf-8"))
-    model, optimizer = accelerator.prepare(model, optimizer)
-    if resume:
-        if accelerator.scaler is not None and state.get("scaler"):
-            accelerator.scaler.load_state_dict(state["scaler"])
-        _set_rng_state(state["rng"])  # last: dropout continues with exactly the saved random stream
-    device = accelerator.device
-    history.update(device=str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
-                   mixed_precision=accelerator.mixed_precision, num_processes=world)
-
-    def checkpoint(directory: Path, with_state: bool, val_loss: float | None) -> None:
-        """Main process writes; every process waits so that nobody reads a half-written run."""
-        accelerator.wait_for_everyone()
-        if accelerator.is_main_process:
-            training_state = None
-            if with_state:
-                training_state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                                  "scaler": accelerator.scaler.state_dict() if accelerator.scaler else None,
-                                  "rng": _rng_state(), "position": dict(pos)}
-            save_checkpoint(directory, accelerator.unwrap_model(model), tokenizer, train_config=cfg,
-                            training_state=training_state, history=history,
-                            extra={"step": pos["global_step"], "epoch": pos["epoch"], "val_loss": val_loss})
-            _atomic_write_text(out_dir / "history.json", json.dumps(history, indent=1))
-        accelerator.wait_for_everyone()
-
-    start_time = time.perf_counter()
-    time_offset = history["train_time_s"]
-    model.train()
-    while not pos["finished"]:
+        cfg, pos = self.cfg, self.pos
         epoch = pos["epoch"]
-        batches = my_batches(epoch)[pos["step_in_epoch"]:]  # skip what a resumed run already trained on
-        loader = torch.utils.data.DataLoader(rows, batch_sampler=batches, collate_fn=collate_fn,
+        batches = self.my_batches(epoch)[pos["step_in_epoch"]:]  # skip what a resumed run already trained on
+        desc = f"epoch {epoch + 1}/{cfg.epochs}"
+        if cfg.max_steps is not None and pos["global_step"] + len(batches) > cfg.max_steps:
+            # max_steps ends training inside this epoch: run (and show) only the steps that are left
+            batches = batches[: max(0, cfg.max_steps - pos["global_step"])]
+            desc += f" (stops at max_steps={cfg.max_steps})"
+        loader = torch.utils.data.DataLoader(self.rows, batch_sampler=batches, collate_fn=self.collate_fn,
                                              num_workers=cfg.num_workers,
                                              generator=torch.Generator().manual_seed(cfg.seed))  # not the global RNG
-        bar = tqdm(loader, total=len(batches), desc=f"epoch {epoch + 1}/{cfg.epochs}", dynamic_ncols=True,
-                   disable=not (cfg.progress and accelerator.is_local_main_process), leave=False)
-        epoch_start, tick = time.perf_counter(), time.perf_counter()
-        for batch in bar:
+        self.bar = tqdm(loader, total=len(batches), desc=desc, dynamic_ncols=True,
+                        disable=not (cfg.progress and self.accelerator.is_local_main_process), leave=False)
+        self.epoch_start = self.tick = time.perf_counter()
+        for batch in self.bar:
             if cfg.max_steps is not None and pos["global_step"] >= cfg.max_steps:
                 break
-            src, tgt_in, tgt_out = (batch[k].to(device) for k in ("src", "tgt_in", "tgt_out"))
-            # forward: teacher forcing -- position t sees <bos> + code[:t] and predicts code[t] (or <eos>)
-            with accelerator.autocast():
-                logits = model(src, tgt_in)  # (B, T, V)
-            # loss: token-level cross-entropy; <pad> positions are ignored
-            loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)),  # (B*T, V)
-                                   tgt_out.reshape(-1),  # (B*T,)
-                                   ignore_index=pad_id, label_smoothing=cfg.label_smoothing)
-            # backward and step
-            optimizer.zero_grad(set_to_none=True)
-            accelerator.backward(loss)
-            if cfg.grad_clip is not None:
-                accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            lr = optimizer.param_groups[0]["lr"]  # the rate this step used
-            optimizer.step()
-            if not accelerator.optimizer_step_was_skipped:  # fp16 overflow skips a step; keep lr in sync
-                scheduler.step()
+            yield batch
+        self.bar.close()
 
-            # bookkeeping: history, progress bar, callbacks, periodic checkpoint
-            n_tokens = int((tgt_out != pad_id).sum())
-            loss_value = loss.item()
-            now = time.perf_counter()
-            tokens_per_s = n_tokens / max(now - tick, 1e-9)
-            tick = now
-            pos["global_step"] += 1
-            pos["step_in_epoch"] += 1
-            pos["epoch_loss_sum"] += loss_value * n_tokens
-            pos["epoch_tokens"] += n_tokens
-            history["steps"].append({"step": pos["global_step"], "epoch": epoch, "loss": loss_value, "lr": lr,
-                                     "tokens": n_tokens, "tokens_per_s": tokens_per_s,
-                                     "time_s": time_offset + now - start_time})
-            if pos["global_step"] % cfg.log_every == 0:
-                bar.set_postfix(loss=f"{loss_value:.3f}", tok_s=f"{tokens_per_s:,.0f}", lr=f"{lr:.2e}")
-            if cfg.eval_every and pos["global_step"] % cfg.eval_every == 0 and val_batches:
-                history["step_val"].append({"step": pos["global_step"], "val_loss": _val_loss(
-                    model, val_batches, val_rows, collate_fn, accelerator, pad_id)})
-            _callback(callbacks, "on_step_end", {"step": pos["global_step"], "epoch": epoch, "loss": loss_value,
-                                                 "lr": lr, "tokens_per_s": tokens_per_s, "history": history})
-            if cfg.save_every and pos["global_step"] % cfg.save_every == 0:
-                history["train_time_s"] = time_offset + time.perf_counter() - start_time
-                checkpoint(last_dir, with_state=True, val_loss=None)
-        bar.close()
+    # ------------------------------------------------------------------------------------ logging
+    def log_step(self, loss_value: float, n_tokens: int, lr: float) -> None:
+        """Advance the position; record the step in the history and on the progress bar."""
+        pos, now = self.pos, time.perf_counter()
+        tokens_per_s = n_tokens / max(now - self.tick, 1e-9)
+        self.tick = now
+        pos["global_step"] += 1
+        pos["step_in_epoch"] += 1
+        pos["epoch_loss_sum"] += loss_value * n_tokens
+        pos["epoch_tokens"] += n_tokens
+        self.history["steps"].append({"step": pos["global_step"], "epoch": pos["epoch"], "loss": loss_value,
+                                      "lr": lr, "tokens": n_tokens, "tokens_per_s": tokens_per_s,
+                                      "time_s": self.time_offset + now - self.start_time})
+        if pos["global_step"] % self.cfg.log_every == 0:
+            self.bar.set_postfix(loss=f"{loss_value:.3f}", tok_s=f"{tokens_per_s:,.0f}", lr=f"{lr:.2e}")
 
-        # end of epoch: validation loss, best checkpoint, early stopping
-        val_loss = _val_loss(model, val_batches, val_rows, collate_fn, accelerator, pad_id) \
-            if val_batches else None
+    # ------------------------------------------------------------------------------------ evaluation
+    def val_loss(self) -> float | None:
+        """Plain cross-entropy on the validation split (None without one)."""
+        if not self.val_batches:
+            return None
+        return _val_loss(self.model, self.val_batches, self.val_rows, self.collate_fn, self.accelerator,
+                         self.pad_id)
+
+    def after_step(self, callbacks: Sequence) -> None:
+        """Mid-epoch validation loss (``eval_every``), the step callbacks, a ``last`` checkpoint
+        (``save_every``)."""
+        cfg, step = self.cfg, self.pos["global_step"]
+        if cfg.eval_every and step % cfg.eval_every == 0 and self.val_batches:
+            self.history["step_val"].append({"step": step, "val_loss": self.val_loss()})
+        last = self.history["steps"][-1]
+        _callback(callbacks, "on_step_end", {"step": step, "epoch": last["epoch"], "loss": last["loss"],
+                                             "lr": last["lr"], "tokens_per_s": last["tokens_per_s"],
+                                             "history": self.history})
+        if cfg.save_every and step % cfg.save_every == 0:
+            self.history["train_time_s"] = self.time_offset + time.perf_counter() - self.start_time
+            self.checkpoint(self.last_dir, with_state=True, val_loss=None)
+
+    def end_epoch(self, callbacks: Sequence) -> None:
+        """Validation loss, best checkpoint, early stopping, ``last`` checkpoint, epoch callbacks."""
+        cfg, pos, history = self.cfg, self.pos, self.history
+        epoch = pos["epoch"]
+        val_loss = self.val_loss()
         train_loss = pos["epoch_loss_sum"] / max(pos["epoch_tokens"], 1)
-        epoch_time = time.perf_counter() - epoch_start
+        epoch_time = time.perf_counter() - self.epoch_start
         history["epochs"].append({"epoch": epoch, "step": pos["global_step"], "train_loss": train_loss,
-                                  "val_loss": val_loss, "lr": optimizer.param_groups[0]["lr"],
+                                  "val_loss": val_loss, "lr": self.optimizer.param_groups[0]["lr"],
                                   "tokens_per_s": pos["epoch_tokens"] / max(epoch_time, 1e-9)})
         improved = val_loss is not None and (pos["best_val_loss"] is None or val_loss < pos["best_val_loss"])
         if improved:
@@ -729,20 +785,42 @@ def train(model_cfg, train_cfg: TrainConfig, tokenizer, train_ds, val_ds, out_di
         pos.update(epoch=epoch + 1, step_in_epoch=0, epoch_loss_sum=0.0, epoch_tokens=0,
                    finished=early or out_of_steps or epoch + 1 >= cfg.epochs)
         history["stopped_early"] = early
-        history["train_time_s"] = time_offset + time.perf_counter() - start_time
+        history["train_time_s"] = self.time_offset + time.perf_counter() - self.start_time
         if improved:
-            checkpoint(out_dir / "best", with_state=False, val_loss=val_loss)
-        checkpoint(last_dir, with_state=True, val_loss=val_loss)
+            self.checkpoint(self.out_dir / "best", with_state=False, val_loss=val_loss)
+        self.checkpoint(self.last_dir, with_state=True, val_loss=val_loss)
         _callback(callbacks, "on_epoch_end", {"step": pos["global_step"], "epoch": epoch, "train_loss": train_loss,
                                               "val_loss": val_loss, "history": history})
-        if accelerator.is_main_process and cfg.progress:
+        if self.accelerator.is_main_process and cfg.progress:
             print(f"epoch {epoch + 1}: train loss {train_loss:.4f}"
                   + (f", val loss {val_loss:.4f}" if val_loss is not None else "")
                   + (" (early stop)" if early else ""))
-    if not val_batches:  # no validation split: the final weights are the "best"
-        checkpoint(out_dir / "best", with_state=False, val_loss=None)
-    _callback(callbacks, "on_train_end", {"step": pos["global_step"], "epoch": pos["epoch"], "history": history})
-    return history
+
+    # ------------------------------------------------------------------------------------ checkpoints
+    def checkpoint(self, directory: Path, with_state: bool, val_loss: float | None) -> None:
+        """Main process writes; every process waits so that nobody reads a half-written run."""
+        accelerator, pos = self.accelerator, self.pos
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            training_state = None
+            if with_state:
+                training_state = {"optimizer": self.optimizer.state_dict(),
+                                  "scheduler": self.scheduler.state_dict(),
+                                  "scaler": accelerator.scaler.state_dict() if accelerator.scaler else None,
+                                  "rng": _rng_state(), "position": dict(pos)}
+            save_checkpoint(directory, accelerator.unwrap_model(self.model), self.tokenizer, train_config=self.cfg,
+                            training_state=training_state, history=self.history,
+                            extra={"step": pos["global_step"], "epoch": pos["epoch"], "val_loss": val_loss})
+            _atomic_write_text(self.out_dir / "history.json", json.dumps(self.history, indent=1))
+        accelerator.wait_for_everyone()
+
+    def finish(self, callbacks: Sequence) -> dict[str, Any]:
+        """Without a validation split the final weights are the "best"; then the end-of-training callbacks."""
+        if not self.val_batches:
+            self.checkpoint(self.out_dir / "best", with_state=False, val_loss=None)
+        _callback(callbacks, "on_train_end", {"step": self.pos["global_step"], "epoch": self.pos["epoch"],
+                                              "history": self.history})
+        return self.history
 
 
 def _check_resumable(last_dir: Path, model_cfg) -> None:
