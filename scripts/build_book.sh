@@ -9,5 +9,6 @@ export CODEGEN_FAST="${CODEGEN_FAST:-1}"
 # Execute chapters with this environment's own "python3" kernel (where codegen_lib is installed), not a
 # same-named kernel registered elsewhere for the user; nothing is registered globally.
 export JUPYTER_PREFER_ENV_PATH=1
+bash "$ROOT/scripts/fetch_assets.sh"  # MathJax and the widget manager, served offline from _static
 jupyter-book build . --all
 echo "[book] built: $ROOT/_build/html/index.html"
