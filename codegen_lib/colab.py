@@ -29,10 +29,11 @@ EXTRAS = "eval,book"  # what Colab installs: the book's and the evaluation's dep
 MARKER = "# Colab set-up"  # the first line of the cell; how it is recognised
 
 _TEMPLATE = '''\
-# Colab set-up: on Google Colab this clones the book's repository (its artifacts/ hold the shipped model that
-# chapters 08-10 load) and installs codegen_lib from the clone, keeping Colab's torch. Anywhere else it does
-# nothing: run `bash scripts/setup.sh` once instead. Generated from repository.url in _config.yml by
-# `python -m codegen_lib.colab`; a fork edits the URL there, not here.
+# Colab set-up: on Google Colab this clones the book's repository (its artifacts/
+# hold the shipped model that chapters 08-10 load) and installs codegen_lib from
+# the clone, keeping Colab's torch. Anywhere else it does nothing: run
+# `bash scripts/setup.sh` once instead. Generated from repository.url in
+# _config.yml by `python -m codegen_lib.colab`; a fork edits the URL there.
 import sys
 
 if "google.colab" in sys.modules:
@@ -40,12 +41,16 @@ if "google.colab" in sys.modules:
     import pathlib
     import subprocess
 
-    REPO, BRANCH = {url}, {branch}
+    REPO = {url}
+    BRANCH = {branch}
     CLONE = pathlib.Path({parent}) / {name}
     if not (CLONE / "pyproject.toml").is_file():
-        subprocess.run(["git", "clone", "--depth", "1", "--branch", BRANCH, REPO, str(CLONE)], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", f"{{CLONE}}[{extras}]"], check=True)
-    sys.path.insert(0, str(CLONE))  # this kernel started before the install: import codegen_lib from the clone
+        clone = ["git", "clone", "--depth", "1", "--branch", BRANCH, REPO, str(CLONE)]
+        subprocess.run(clone, check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q", "-e", f"{{CLONE}}[{extras}]"]
+    subprocess.run(pip, check=True)
+    # this kernel started before the install: import codegen_lib from the clone
+    sys.path.insert(0, str(CLONE))
     importlib.invalidate_caches()'''
 
 

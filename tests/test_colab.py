@@ -26,7 +26,9 @@ def first_code_cell(path: Path) -> str:
 def test_repository_comes_from_config_yml():
     repo = colab.repository()
     assert repo["url"].startswith("https://") and repo["branch"]
-    assert f'REPO, BRANCH = "{repo["url"]}", "{repo["branch"]}"' in colab.setup_cell_source()
+    source = colab.setup_cell_source()
+    assert f'REPO = "{repo["url"]}"' in source and f'BRANCH = "{repo["branch"]}"' in source
+    assert max(map(len, source.splitlines())) <= 88  # the book's code cells keep to 88 columns
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
