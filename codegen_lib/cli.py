@@ -1,16 +1,11 @@
-"""The command line: ``python -m codegen_lib`` (or ``codegen``) with ``train``, ``generate``, ``evaluate``,
-``reproduce`` (checkpoints -> the results table; the full-scale Table 5.1 recipe) and ``results``.
+"""The command line: ``codegen`` (installed into ``.venv/bin`` by ``scripts/setup.sh``; the same as
+``python -m codegen_lib``) with ``train``, ``generate``, ``evaluate``, ``reproduce`` (checkpoints -> the results
+table; the full-scale Table 5.1 recipe) and ``results``.
 
-The README and chapter 07 show the main commands::
-
-    python -m codegen_lib train --preset tiny --out runs/tiny           # offline corpus, minutes on a CPU
-    python -m codegen_lib train --preset seed --dataset xlcost --out runs/seed    # XLCoST from the hub
-    python -m codegen_lib train --out runs/seed --resume                 # continue exactly where it stopped
-    python -m codegen_lib generate --checkpoint runs/tiny "Write a function `add_two(x)` that adds 2 to x."
-    python -m codegen_lib evaluate --checkpoint runs/tiny --dataset tasks --split test --out results.json
-    accelerate launch -m codegen_lib train --preset seed --out runs/seed  # the same loop on several GPUs
-    python -m codegen_lib reproduce --scale offline --runs seed=runs/seed improved=runs/improved --out artifacts
-    python -m codegen_lib reproduce --scale full --out runs/full          # Table 5.1 from the hub, on a GPU
+``generate`` and ``evaluate`` use the model the repository ships (``--checkpoint shipped``, the default:
+``artifacts/<codegen_lib.pretrained.SHIPPED_MODEL>``) unless given a checkpoint or run directory. The README's
+quick-start and chapter 07 show the main commands; ``EPILOG`` below lists examples that paste into bash as they
+are (tests/test_cli.py parses them with ``shlex`` and checks that each parses).
 
 Heavy imports (torch, datasets, the model) happen inside the subcommands, so ``--help`` is instant.
 """
@@ -33,22 +28,29 @@ DEFAULT_VOCAB = {"tiny": 1000}  # other presets: 8000 (ModelConfig's placeholder
 RUN_FILE = "run.json"  # the train command's data options, for --resume
 DATA_ARGS = ("dataset", "data_dir", "max_rows")
 
+SHIPPED = "shipped"  # --checkpoint value: the model the repository ships (codegen_lib.pretrained.SHIPPED_MODEL)
+
 EPILOG = """\
 examples:
-  python -m codegen_lib train --preset tiny --out runs/tiny
-  python -m codegen_lib train --preset seed --dataset xlcost --out runs/seed    # XLCoST from the hub
-  python -m codegen_lib train --out runs/tiny --resume
-  python -m codegen_lib generate --checkpoint runs/tiny "Write a function `double(x)` that returns 2 * x."
-  python -m codegen_lib generate --checkpoint runs/tiny --strategy beam --beam-size 4 --no-repeat-ngram 3 "..."
-  python -m codegen_lib evaluate --checkpoint runs/tiny --dataset tasks --split test --out results.json
-  accelerate launch -m codegen_lib train --preset seed --out runs/seed      # several GPUs, same loop
-  python -m codegen_lib reproduce --scale offline --runs seed=runs/seed improved=runs/improved \
-      --xlcost-dir ../shared/data/raw/xlcost --out artifacts                # the book's results table
-  python -m codegen_lib reproduce --scale full --out runs/full             # Table 5.1 from the hub (GPU)
-  python -m codegen_lib results artifacts/a/results.json artifacts/b/results.json --out artifacts
+  codegen generate 'Write a function `calc_affine(value)` that returns 7 times value plus 6.'
+  codegen generate --strategy beam --beam-size 4 --no-repeat-ngram 3 'Define is_odd(n) returning whether n is odd.'
+  codegen generate --strategy sample --temperature 0.8 --seed 0 'Implement `reverse_str` that reverses a string `s`.'
+  codegen evaluate --dataset tasks --split test --limit 50 --no-codebert --out runs/shipped-eval
+  codegen train --preset tiny --out runs/tiny                     # a smoke test (40 steps): it learns nothing useful
+  codegen train --out runs/tiny --resume                          # continue an interrupted run where it stopped
+  codegen generate --checkpoint runs/tiny 'Write a function `double(x)` that returns 2 * x.'
+  codegen train --preset improved --out runs/improved             # a real model (a GPU helps)
+  codegen train --preset seed --dataset xlcost --out runs/seed    # the report's model on XLCoST (hub, GPU)
+  accelerate launch -m codegen_lib train --preset seed --out runs/seed   # several GPUs, same loop
+  codegen reproduce --scale offline --runs seed=runs/seed improved=runs/improved \\
+      --xlcost-dir ../shared/data/raw/xlcost --out artifacts          # the book's results table
+  codegen reproduce --scale full --out runs/full                  # Table 5.1 from the hub (GPU)
+  codegen results artifacts/a/results.json artifacts/b/results.json --out artifacts
 
-A run directory holds best/ (lowest validation loss; what generate/evaluate load), last/ (for --resume)
-and history.json (step and epoch losses, learning rate, tokens/s, device).
+codegen is .venv/bin/codegen after scripts/setup.sh (no need to activate .venv); python -m codegen_lib is the
+same program. --checkpoint defaults to "shipped": the trained model in the repository's artifacts/. A run directory
+holds best/ (lowest validation loss; what generate/evaluate load), last/ (for --resume) and history.json (step
+and epoch losses, learning rate, tokens/s, device).
 """
 
 
@@ -56,10 +58,10 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
     """Shows defaults and keeps the epilog's line breaks."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed so the book can print ``--help``)."""
+def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser:
+    """The argument parser (exposed so the book can print ``--help``); ``prog`` names the program in it."""
     parser = argparse.ArgumentParser(
-        prog="python -m codegen_lib",
+        prog=prog,
         description="Train, run and evaluate the from-scratch seq2seq Transformer for Python code generation.",
         epilog=EPILOG, formatter_class=_Formatter)
     sub = parser.add_subparsers(dest="command", metavar="{train,generate,evaluate,reproduce,results}")
@@ -109,16 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
         "generate", formatter_class=_Formatter, epilog=EPILOG, help="generate code for prompts",
         description="Load a checkpoint (a run directory uses its best/) and print the generated code.")
     g.add_argument("prompts", nargs="+", metavar="PROMPT", help='prompt text(s); "-" reads one prompt from stdin')
-    g.add_argument("--checkpoint", required=True, help="checkpoint or run directory")
+    g.add_argument("--checkpoint", default=SHIPPED,
+                   help=f"checkpoint or run directory; {SHIPPED!r} = the model the repository ships in artifacts/")
     g.add_argument("--strategy", choices=("greedy", "beam", "sample"), default="greedy", help="decoding strategy")
     g.add_argument("--beam-size", type=int, default=4, help="beams (strategy beam)")
     g.add_argument("--length-penalty", type=float, default=1.0, help="beam score / length**penalty")
-    g.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (strategy sample)")
+    g.add_argument("--temperature", type=float, default=1.0,
+                   help="softmax temperature (strategy sample; > 0; for deterministic output use --strategy greedy)")
     g.add_argument("--top-k", type=int, default=0, help="sample from the k most likely tokens (0 = all)")
     g.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1.0 = off)")
     g.add_argument("--no-repeat-ngram", type=int, default=0,
                    help="forbid repeating any n-gram of this size (0 = off); guards against loops")
-    g.add_argument("--max-new-tokens", type=int, default=256, help="longest output in tokens")
+    g.add_argument("--max-new-tokens", type=int, default=None,
+                   help="longest output in tokens (default: the model's target length limit)")
     g.add_argument("--seed", type=int, default=None, help="makes sampling reproducible")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run")
     g.add_argument("--threads", type=int, default=None,
@@ -130,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decode a dataset split with a checkpoint and score it with codegen_lib.evaluate: BLEU, "
                     "exact match, syntax validity, CodeBERTScore, and pass@k in the sandbox where the split "
                     "has tests (the tasks corpus). Prints the metrics as JSON.")
-    e.add_argument("--checkpoint", required=True, help="checkpoint or run directory")
+    e.add_argument("--checkpoint", default=SHIPPED,
+                   help=f"checkpoint or run directory; {SHIPPED!r} = the model the repository ships in artifacts/")
     e.add_argument("--dataset", default="tasks", help="corpus name (see train --dataset)")
     e.add_argument("--data-dir", default=None, help="local files for xlcost/alpaca; unset = the hub")
     e.add_argument("--split", default="test", help="split to score (tasks: validation, test, test_unseen)")
@@ -139,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--num-samples", type=int, default=1, help="samples per prompt for pass@k (1 = greedy)")
     e.add_argument("--limit", type=int, default=None, help="score only the first N rows")
     e.add_argument("--strategy", choices=("greedy", "beam", "sample"), default="greedy", help="decoding strategy")
-    e.add_argument("--max-new-tokens", type=int, default=256, help="longest output in tokens")
+    e.add_argument("--max-new-tokens", type=int, default=None,
+                   help="longest output in tokens (default: the model's target length limit)")
     e.add_argument("--seed", type=int, default=0, help="corpus seed and sampling seed")
     e.add_argument("--humaneval", action="store_true", help="also report HumanEval pass@1 (slow on CPU)")
     e.add_argument("--no-codebert", action="store_true", help="skip CodeBERTScore (it needs a model download)")
@@ -246,6 +253,44 @@ def _split(corpus, names: tuple[str, ...], what: str):
     raise ValueError(f"the corpus has no {what} split (looked for {names}; it has {sorted(corpus)})")
 
 
+def _check_train_args(args: argparse.Namespace) -> None:
+    """Cheap checks of ``train``'s options, before anything is loaded or written (ValueError says what)."""
+    from codegen_lib.data import CORPORA
+
+    if args.dataset not in CORPORA:
+        raise ValueError(f"unknown --dataset {args.dataset!r}; valid names are {', '.join(CORPORA)}")
+    if args.data_dir is not None and not Path(args.data_dir).exists():
+        raise FileNotFoundError(f"--data-dir {args.data_dir} does not exist")
+    for name in ("epochs", "max_steps", "batch_size", "save_every", "vocab_size", "max_rows", "patience"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.warmup_steps is not None and args.warmup_steps < 0:
+        raise ValueError(f"--warmup-steps must be >= 0, got {args.warmup_steps}")
+    if args.lr is not None and not args.lr > 0:
+        raise ValueError(f"--lr must be > 0, got {args.lr}")
+
+
+def shipped_checkpoint() -> Path:
+    """The model the repository ships: ``artifacts/<codegen_lib.pretrained.SHIPPED_MODEL>``."""
+    from codegen_lib.pretrained import SHIPPED_MODEL, artifacts_dir
+
+    path = artifacts_dir() / SHIPPED_MODEL
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(
+            f"--checkpoint {SHIPPED}: the shipped model is not at {path} (a pip install without the "
+            "repository has no artifacts/); clone the repository, or pass --checkpoint RUN_DIR after "
+            "`codegen train --out RUN_DIR`")
+    return path
+
+
+def _checkpoint(value: str) -> str:
+    """``--checkpoint``: a path, or ``shipped`` for the shipped model (unless a folder of that name exists)."""
+    if value == SHIPPED and not Path(value).exists():
+        return str(shipped_checkpoint())
+    return value
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from codegen_lib.config import ModelConfig
     from codegen_lib.data import load_corpus
@@ -280,17 +325,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             print("note: changing epochs/max-steps/batch-size/lr on --resume changes the schedule; "
                   "the continuation is then not identical to an uninterrupted run", file=sys.stderr)
     else:
-        if (out / "last").exists() or (out / "best").exists():
-            if not args.overwrite:
-                raise ValueError(f"{out} already holds a run: pass --resume to continue it or --overwrite "
-                                 "to start afresh")
-            for name in ("best", "last", "history.json"):
-                path = out / name
-                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        if ((out / "last").exists() or (out / "best").exists()) and not args.overwrite:
+            raise ValueError(f"{out} already holds a run: pass --resume to continue it or --overwrite "
+                             "to start afresh")
         train_cfg = TrainConfig.preset(args.train_preset or args.preset, seed=args.seed, **overrides)
         model_cfg = None  # built once the tokenizer knows its vocabulary size
-        if _is_main_process():  # what --resume needs to rebuild the same data
-            _atomic_write_text(out / RUN_FILE, json.dumps({k: getattr(args, k) for k in DATA_ARGS}, indent=2))
+    # Nothing is written to OUT before the corpus, the configs and the tokenizer are known to be good: a
+    # mistyped --dataset or a bad size fails with a message and leaves OUT as it was.
+    _check_train_args(args)
     corpus = load_corpus(args.dataset, data_dir=args.data_dir, seed=train_cfg.seed)
     train_ds = _split(corpus, ("train",), "training")
     val_ds = _split(corpus, ("validation", "valid", "dev"), "validation")
@@ -303,6 +345,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         tokenizer = train_tokenizer(texts, vocab_size=vocab_size)
         model_cfg = ModelConfig.preset(args.preset, src_vocab_size=tokenizer.vocab_size,
                                        tgt_vocab_size=tokenizer.vocab_size)
+        if _is_main_process():
+            if args.overwrite:
+                for name in ("best", "last", "history.json"):
+                    path = out / name
+                    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+            # what --resume needs to rebuild the same data
+            _atomic_write_text(out / RUN_FILE, json.dumps({k: getattr(args, k) for k in DATA_ARGS}, indent=2))
     if _is_main_process():
         print(f"training {args.preset if not args.resume else 'resumed'} model on {args.dataset}: {len(train_ds)} train / "
               f"{len(val_ds)} validation rows, vocab {tokenizer.vocab_size}, out {out}", file=sys.stderr)
@@ -320,9 +369,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from codegen_lib.decode import generate
     from codegen_lib.train import load_checkpoint
 
+    if args.strategy == "sample" and not args.temperature > 0:
+        raise ValueError(f"--temperature must be > 0 for --strategy sample, got {args.temperature}; for "
+                         "deterministic output (the limit of temperature 0) use --strategy greedy")
     prompts = [sys.stdin.read() if p == "-" else p for p in args.prompts]
-    model, tokenizer, _ = load_checkpoint(args.checkpoint, map_location=_device(args.device))
-    codes = generate(model, tokenizer, prompts, strategy=args.strategy, max_new_tokens=args.max_new_tokens,
+    model, tokenizer, _ = load_checkpoint(_checkpoint(args.checkpoint), map_location=_device(args.device))
+    max_new_tokens = model.config.max_tgt_len if args.max_new_tokens is None else args.max_new_tokens
+    codes = generate(model, tokenizer, prompts, strategy=args.strategy, max_new_tokens=max_new_tokens,
                      beam_size=args.beam_size, length_penalty=args.length_penalty, temperature=args.temperature,
                      top_k=args.top_k, top_p=args.top_p, no_repeat_ngram_size=args.no_repeat_ngram, seed=args.seed)
     for i, code in enumerate(codes):
@@ -337,14 +390,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from codegen_lib.evaluate import evaluate_model
     from codegen_lib.train import load_checkpoint
 
-    model, tokenizer, info = load_checkpoint(args.checkpoint, map_location=_device(args.device))
+    model, tokenizer, info = load_checkpoint(_checkpoint(args.checkpoint), map_location=_device(args.device))
     corpus = load_corpus(args.dataset, data_dir=args.data_dir, seed=args.seed)
     if args.split not in corpus:
         raise ValueError(f"corpus {args.dataset!r} has no split {args.split!r}; it has {sorted(corpus)}")
     out = Path(args.out) if args.out else None
     results = evaluate_model(
         model, tokenizer, corpus[args.split], dataset=args.dataset, split=args.split,
-        decoding={"strategy": args.strategy, "max_new_tokens": args.max_new_tokens, "seed": args.seed},
+        decoding={"strategy": args.strategy, "seed": args.seed,
+                  "max_new_tokens": model.config.max_tgt_len if args.max_new_tokens is None else args.max_new_tokens},
         n_samples=args.num_samples, limit=args.limit, humaneval=args.humaneval, codebert=not args.no_codebert,
         checkpoint=info["path"], out_dir=out if out is not None and out.suffix != ".json" else None,
         progress=not args.no_progress)
@@ -433,7 +487,8 @@ COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evalua
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m codegen_lib`` and the ``codegen`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    prog = "codegen" if Path(sys.argv[0]).stem == "codegen" else "python -m codegen_lib"
+    args = build_parser(prog).parse_args(argv)
     if getattr(args, "threads", None):
         import torch
 

@@ -106,7 +106,7 @@ def _check_decode_args(model: Transformer, src: torch.Tensor, max_new_tokens: in
         warnings.warn(
             f"max_new_tokens={max_new_tokens} exceeds the model's target limit {limit}; "
             f"generating at most {limit} tokens",
-            stacklevel=3,
+            stacklevel=_caller_stacklevel(),  # the user's call, not a frame inside this module or torch
         )
         max_new_tokens = limit
     return max_new_tokens
@@ -287,6 +287,21 @@ def beam_search(
     return _finish(tokens.index_select(0, winner), pad_id)
 
 
+def _caller_stacklevel() -> int:
+    """``warnings.warn``'s stacklevel, for a warning raised by this function's caller, that names the first
+    frame outside this module and outside torch (whose ``no_grad`` decorator adds a frame of its own), so the
+    warning points at the user's line instead of ``torch/utils/_contextlib.py``."""
+    import os
+    import sys
+
+    torch_dir = os.path.dirname(torch.__file__) + os.sep
+    frame, level = sys._getframe(1), 1  # level 1 = the function that calls warnings.warn
+    while frame.f_back is not None and (frame.f_code.co_filename == __file__
+                                        or frame.f_code.co_filename.startswith(torch_dir)):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _encode_prompts(tokenizer, prompts: Sequence[str], max_src_len: int) -> list[list[int]]:
     """``prompt_ids[:max_src_len - 1] + [<eos>]``, the rule ``batching.encode_source`` uses in training."""
     encoded = []
@@ -303,7 +318,7 @@ def _encode_prompts(tokenizer, prompts: Sequence[str], max_src_len: int) -> list
             warnings.warn(
                 f"prompt {i} has {len(ids)} tokens but the source limit is {max_src_len} "
                 f"({limit} + <eos>); truncated by {len(ids) - limit} tokens",
-                stacklevel=3,
+                stacklevel=_caller_stacklevel(),  # the caller of generate(), not torch's no_grad wrapper
             )
             ids = ids[:limit]
         encoded.append(ids + [tokenizer.eos_id])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -154,3 +155,138 @@ def test_evaluate_scores_a_split(run_dir, tmp_path, capsys):
     assert saved["metrics"] == metrics and saved["split"] == "test" and saved["sizes"]["examples"] == 3
     code, _, err = run_cli(capsys, "evaluate", "--checkpoint", run_dir, "--split", "nope", "--no-codebert")
     assert code == 2 and "no split 'nope'" in err
+
+
+# ---- a newcomer's path (issue 14)
+
+def _shell_substitutions(line: str) -> list[str]:
+    """Backticks and ``$(`` outside single quotes: what bash would run as commands (tests/test_readme.py)."""
+    found, quote, i = [], None, 0
+    while i < len(line):
+        ch = line[i]
+        if quote != "'" and ch == "\\":
+            i += 2
+            continue
+        if ch in "'\"" and quote in (None, ch):
+            quote = None if quote else ch
+        elif quote != "'" and (ch == "`" or line.startswith("$(", i)):
+            found.append(line[i:i + 12])
+        i += 1
+    return found
+
+
+def help_examples() -> list[str]:
+    """The epilog's example command lines, with backslash continuations joined."""
+    from codegen_lib.cli import EPILOG
+
+    body = EPILOG.split("examples", 1)[1].split("\n\n", 1)[0]
+    lines = body.splitlines()[1:]
+    assert lines and all(line.startswith("  ") for line in lines), body
+    return [line.strip() for line in "\n".join(lines).replace("\\\n", " ").splitlines() if line.strip()]
+
+
+def test_help_examples_paste_into_bash_and_parse():
+    import shlex
+
+    examples = help_examples()
+    assert len(examples) >= 10 and all("\\" not in e for e in examples)  # continuations joined
+    parser = build_parser()
+    for example in examples:
+        assert not _shell_substitutions(example), f"bash would substitute a command in: {example}"
+        argv = shlex.split(example, comments=True)
+        if argv[:3] == ["accelerate", "launch", "-m"]:
+            argv = ["codegen", *argv[4:]]
+        assert argv[0] == "codegen", example
+        parser.parse_args(argv[1:])  # SystemExit (a failed test) on an unknown option or a bad value
+    assert any("--scale offline" in e and "--xlcost-dir" in e for e in examples)  # the continued line
+
+
+def test_help_names_the_program_as_invoked():
+    assert build_parser("codegen").format_usage().startswith("usage: codegen ")
+    done = subprocess.run([sys.executable, "-m", "codegen_lib", "--help"], cwd=REPO, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and "usage: python -m codegen_lib" in done.stdout
+
+
+def test_generate_uses_the_shipped_model_by_default(capsys):
+    from codegen_lib.cli import shipped_checkpoint
+    from codegen_lib.decode import generate
+    from codegen_lib.pretrained import SHIPPED_MODEL, artifacts_dir
+
+    if not (artifacts_dir() / SHIPPED_MODEL / "config.json").is_file():
+        pytest.skip("no shipped model in artifacts/")
+    assert shipped_checkpoint() == artifacts_dir() / SHIPPED_MODEL
+    assert build_parser().parse_args(["generate", "x"]).checkpoint == "shipped"
+    prompt = "Define calc_formula(number) which computes 6 * number + 19."
+    code, out, err = run_cli(capsys, "generate", "--max-new-tokens", 24, "--threads", 1, prompt)
+    model, tok, _ = train_mod.load_checkpoint(shipped_checkpoint())
+    assert code == 0 and out == generate(model, tok, [prompt], max_new_tokens=24)[0] + "\n", err
+
+
+def test_missing_shipped_model_says_what_to_do(monkeypatch, tmp_path, capsys):
+    import codegen_lib.pretrained as pretrained
+
+    monkeypatch.setattr(pretrained, "artifacts_dir", lambda: tmp_path / "artifacts")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "generate", "hello")
+    assert code == 2 and "shipped" in err and "--checkpoint RUN_DIR" in err
+
+
+def test_temperature_zero_points_to_the_greedy_strategy(run_dir, capsys):
+    code, out, err = run_cli(capsys, "generate", "--checkpoint", run_dir, "--strategy", "sample", "--temperature", 0,
+                             "hello")
+    assert code == 2 and out == "" and "--strategy greedy" in err and "greedy_decode" not in err
+    # with the default (greedy) strategy the temperature is not used, so 0 is harmless
+    code, _, err = run_cli(capsys, "generate", "--checkpoint", run_dir, "--temperature", 0, "--max-new-tokens", 4,
+                           "hello")
+    assert code == 0, err
+
+
+def test_default_output_length_is_the_models_limit(run_dir, capsys):
+    """The tiny model's target limit is below 256: the default must not warn about it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a max_new_tokens warning would fail the command
+        code, out, err = run_cli(capsys, "generate", "--checkpoint", run_dir, "--threads", 1, "hello")
+    assert code == 0 and "exceeds" not in err, err
+
+
+def test_truncation_warning_points_at_the_caller(run_dir):
+    import warnings
+
+    from codegen_lib.decode import generate
+
+    model, tok, _ = train_mod.load_checkpoint(run_dir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        generate(model, tok, ["word " * 400], max_new_tokens=2)  # longer than max_src_len: truncated
+        generate(model, tok, ["word"], max_new_tokens=10_000)  # longer than max_tgt_len: capped
+    messages = {str(w.message).split(" ")[0]: w.filename for w in caught}
+    assert "prompt" in messages and "max_new_tokens=10000" in messages, [str(w.message) for w in caught]
+    assert set(messages.values()) == {__file__}, messages  # this file, not torch/utils/_contextlib.py
+
+
+@pytest.mark.parametrize("bad", [["--dataset", "nosuchset"], ["--vocab-size", "0"], ["--max-steps", "0"],
+                                 ["--data-dir", "/nonexistent/dir"], ["--lr", "-1"]])
+def test_train_with_bad_arguments_writes_nothing(tmp_path, capsys, bad):
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", *TRAIN_ARGS, "--out", out, *bad)
+    assert code == 2 and "error:" in err
+    assert not out.exists(), sorted(p.name for p in out.iterdir())
+
+
+def test_a_failed_overwrite_keeps_the_previous_run(run_dir, capsys):
+    before = sorted(p.name for p in run_dir.iterdir())
+    code, _, err = run_cli(capsys, "train", *TRAIN_ARGS, "--out", run_dir, "--overwrite", "--dataset", "nosuchset")
+    assert code == 2 and sorted(p.name for p in run_dir.iterdir()) == before and (run_dir / "best").is_dir()
+
+
+def test_the_progress_bar_counts_the_steps_max_steps_allows(tmp_path, capsys):
+    """48 rows in batches of 8 = 6 steps an epoch; --max-steps 8 stops 2 steps into epoch 2: the bar says so."""
+    args = [a for a in TRAIN_ARGS if a != "--no-progress"]
+    assert main(["train", *args, "--out", str(tmp_path / "run")]) == 0
+    err = capsys.readouterr().err
+    assert "epoch 1/2:" in err and "epoch 2/2 (stops at max_steps=8)" in err, err
+    totals = {int(m.group(1)): int(m.group(2)) for m in re.finditer(r"epoch (\d)/2[^|\r\n]*\|[^|]*\|\s*\d+/(\d+)", err)}
+    assert totals[2] == 8 - totals[1] and totals[1] > totals[2], totals
