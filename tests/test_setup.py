@@ -209,3 +209,26 @@ def test_requirements_txt_lists_the_runtime_book_eval_and_lab_dependencies():
     expected = [*meta["project"]["dependencies"], *extras["eval"], *extras["book"], *extras["lab"]]
     lines = [ln.split("#")[0].strip() for ln in (REPO / "requirements.txt").read_text().splitlines()]
     assert [ln for ln in lines if ln] == expected
+
+
+# ---- the Pages workflow
+
+NODE24_MAJORS = {"actions/checkout": 5, "actions/setup-python": 6, "actions/upload-pages-artifact": 5,
+                 "actions/deploy-pages": 5}  # the first major of each that runs on Node 24
+
+
+def test_pages_workflow_uses_node24_actions_with_citations_and_never_cancels_a_deployment():
+    yaml = pytest.importorskip("yaml")
+    path = REPO / ".github" / "workflows" / "book.yml"
+    text = path.read_text(encoding="utf-8")
+    flow = yaml.safe_load(text)
+    uses = [step["uses"] for job in flow["jobs"].values() for step in job["steps"] if "uses" in step]
+    assert {u.split("@")[0] for u in uses} == set(NODE24_MAJORS)
+    comments = "\n".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
+    for action in uses:
+        name, version = action.split("@")
+        major = int(version.lstrip("v").split(".")[0])
+        assert major >= NODE24_MAJORS[name], action
+        assert f"{name} v{major}" in comments and f"https://github.com/{name}/releases/tag/" in comments, action
+    assert flow["concurrency"]["cancel-in-progress"] is False
+    assert "bash scripts/build_book.sh" in [step.get("run") for step in flow["jobs"]["build"]["steps"]]
