@@ -360,8 +360,10 @@ def _bwrap_argv(config: SandboxConfig, python: str, job_dir: str, drop_to: int |
     features = _bwrap_features(exe)
     layout = _interpreter_layout(python)
     site_dirs = _site_dirs(config, layout)
-    argv = [exe, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try"]
+    # --as-pid-1: the harness itself is PID 1 of the new namespace (as under the fallback's `unshare -p -f`), so
+    # bwrap reaps it directly and its CPU time reaches our wait4 (behind bwrap's own init it would be lost).
+    argv = [exe, "--die-with-parent", "--new-session", "--as-pid-1", "--unshare-pid", "--unshare-ipc",
+            "--unshare-uts", "--unshare-cgroup-try"]
     if config.isolate_network:
         argv.append("--unshare-net")
     if os.geteuid() == 0:
@@ -616,9 +618,12 @@ def run_program(code: str, tests: str = "", timeout: float | None = None, *, con
                 pass_fds=(status_f.fileno(),),
                 start_new_session=True,  # own session and process group: killed as one on timeout
             )
+            rc = None
             try:
                 rc, cpu_used = _wait(proc.pid, config.timeout)
             finally:
+                if rc is None:  # timed out (or interrupted): the launcher is alive and not yet reaped
+                    _kill_run(proc.pid)
                 _kill_group(proc.pid)  # also kills leftovers (background children) after a normal exit
             timed_out = rc is None
             if timed_out:
@@ -658,6 +663,67 @@ def _wait(pid: int, timeout: float | None) -> tuple[int | None, float]:
             return None, 0.0
         time.sleep(delay)
         delay = min(delay * 2, 0.02)
+
+
+def _kill_run(pid: int) -> None:
+    """SIGKILL an unfinished run: the launcher's children first, then its process group, then the launcher.
+
+    Under bwrap (``--as-pid-1``) and under ``unshare -p -f`` the launcher's only child is the harness, PID 1 of
+    the run's PID namespace: killing it makes the kernel kill every process in that namespace. This must not rely
+    on the process group (the harness may be in its own session: bwrap's ``--new-session``, or ``os.setsid()``
+    from the program) nor on a parent-death signal (the uid drop clears it). While ``pid`` is our unreaped child,
+    its pid is stable; its child's pid is checked through a pidfd, so a recycled pid is never signalled.
+    """
+    for child in _children(pid):
+        _kill_if_child(child, pid)
+    _kill_group(pid)
+    try:
+        os.kill(pid, signal.SIGKILL)  # the launcher itself (the harness, when there is no namespace)
+    except ProcessLookupError:
+        pass
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:  # the launcher is single-threaded
+            return [int(c) for c in f.read().split()]
+    except OSError:  # a kernel without CONFIG_PROC_CHILDREN: scan the process table
+        return [p for p in _all_pids() if _parent_of(p) == pid]
+
+
+def _all_pids() -> list[int]:
+    try:
+        return [int(e) for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return []
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[1])  # after "pid (comm)": state, ppid
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _kill_if_child(pid: int, parent: int) -> None:
+    pidfd_open = getattr(os, "pidfd_open", None)
+    try:
+        fd = pidfd_open(pid) if pidfd_open is not None else None
+    except OSError:
+        return  # already gone
+    try:
+        if _parent_of(pid) != parent:
+            return  # gone and its pid reused: not ours
+        if fd is not None:
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _kill_group(pgid: int) -> None:

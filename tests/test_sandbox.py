@@ -167,6 +167,11 @@ def test_infinite_loop_times_out(engine):
 def test_cpu_limit_counts_as_timeout(engine):
     res = run_program("while True:\n    pass", config=SandboxConfig(timeout=10, cpu_seconds=1))
     assert res.status == "timeout" and res.duration < 5
+    # a program that ignores SIGXCPU is killed by the hard limit a second later; its CPU time must still reach
+    # the parent (under bwrap, only when bwrap reaps the harness itself: --as-pid-1)
+    code = "import signal\nsignal.signal(signal.SIGXCPU, lambda *a: None)\nwhile True:\n    pass"
+    res = run_program(code, config=SandboxConfig(timeout=10, cpu_seconds=1))
+    assert res.status == "timeout" and res.duration < 5, (res.returncode, res.stderr)
 
 
 def test_fork_bomb_is_contained(engine):
@@ -176,6 +181,18 @@ def test_fork_bomb_is_contained(engine):
     # the host can still start processes, and nothing the bomb spawned is left running
     assert subprocess.run(["true"]).returncode == 0
     deadline = time.monotonic() + 3.0  # the kernel tears the PID namespace down asynchronously
+    while _leftover_sandbox_processes() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _leftover_sandbox_processes() == []
+
+
+def test_sleeping_past_the_timeout_in_its_own_session_leaves_nothing(engine):
+    """The kill must reach the harness even outside our process group (and after the uid drop cleared its
+    parent-death signal): a sleeping program would otherwise outlive its run, CPU limit or not."""
+    code = "import os, time\ntry:\n    os.setsid()\nexcept OSError:\n    pass  # under bwrap: already a session leader\ntime.sleep(30)"
+    res = run_program(code, timeout=1.0)
+    assert res.status == "timeout"
+    deadline = time.monotonic() + 3.0
     while _leftover_sandbox_processes() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _leftover_sandbox_processes() == []
