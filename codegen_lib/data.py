@@ -59,10 +59,21 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CORPORA = ("tasks", "stdlib", "xlcost", "alpaca", "merged")
+CORPORA = ("tasks", "stdlib", "xlcost", "alpaca", "merged", "mbpp", "conala", "gfg", "django", "code", "mix")
+TEST_COLUMNS = ("tests", "entry_point")  # mbpp, gfg, code, mix (and tasks): "" where a row has no tests
 COLUMNS = ("prompt", "code", "source", "id")
 SPLITS = ("train", "validation", "test")
 XLCOST_HUB = ("codeparrot/xlcost-text-to-code", "Python-program-level")  # (repo, config)
+# The hub repository is a script dataset (datasets >= 4 refuses it); its raw files are read instead. Checked
+# against the dataset card (huggingface.co/datasets/codeparrot/xlcost-text-to-code): columns text, code;
+# Python-program-level train 9,263 / validation 472 / test 887. Pinned to the head of main, 60c5c13
+# ("Fix task tags (#2)"), whose data/ folder holds the files.
+XLCOST_FILES = {
+    "repo": "codeparrot/xlcost-text-to-code",
+    "revision": "60c5c133f043a5cffe162f9de1c62b9d88f309cf",
+    "files": {s: f"data/Python-program-level/{f}.json" for s, f in
+              (("train", "train"), ("validation", "valid"), ("test", "test"))},
+}
 ALPACA_HUB = "iamtarun/python_code_instructions_18k_alpaca"
 ALPACA_FIELDS = ("instruction", "input", "output", "prompt")  # the hub schema; "prompt" is the full template
 REPORT_ALPACA = {"rows": 18612, "used": 13747, "train": 10998, "validation": 687, "test": 2062}  # Table 3.1
@@ -86,6 +97,7 @@ class MalformedRowReport:
     examples: list[tuple[str, str]] = field(default_factory=list)
     unparseable: int = 0
     max_examples: int = 10
+    notes: dict = field(default_factory=dict)  # loader-specific counts (e.g. gfg's XLCoST title rule)
 
     @property
     def dropped(self) -> int:
@@ -324,7 +336,7 @@ def _hub_dataset(what: str, alternative: str, *args: Any, **kwargs: Any):
     """``datasets.load_dataset(*args, **kwargs)``, failing fast with :class:`HubUnavailableError`."""
     import datasets
 
-    with hub_errors(what, alternative):
+    with hub_errors(what, alternative, repo=str(args[0]) if args else None):
         cache_only = hub_offline() and bool(getattr(datasets.config, "HF_HUB_OFFLINE", False))
         if not cache_only:  # offline datasets only reads its cache, which is fast; otherwise probe first
             ensure_hub_reachable(what, alternative)
@@ -346,10 +358,13 @@ def _xlcost_rows(
 ) -> dict[str, list]:
     out: dict[str, list] = {}
     if data_dir is None:
-        hub = _hub_dataset(
+        from codegen_lib.hub import load_hub_files
+
+        hub = load_hub_files(
             "the XLCoST dataset",
             'load_corpus("xlcost", data_dir=<folder of the XLCoST release>)',
-            *XLCOST_HUB,
+            XLCOST_FILES["repo"], XLCOST_FILES["revision"], "json",
+            {s: XLCOST_FILES["files"][s] for s in splits},
         )
         for split in splits:
             if split not in hub:
@@ -438,6 +453,84 @@ def _check_generated(dd: DatasetDict, name: str, report: MalformedRowReport) -> 
     return dd
 
 
+def _to_dataset_dict_with_tests(split_rows: Mapping[str, list[dict]]) -> DatasetDict:
+    from datasets import Dataset, DatasetDict, Features, Value
+
+    cols = COLUMNS + TEST_COLUMNS
+    features = Features({c: Value("string") for c in cols})
+    out = {}
+    for name, rows in split_rows.items():
+        if not rows:
+            raise ValueError(f"split {name!r} is empty after loading; refusing to return an empty set")
+        out[name] = Dataset.from_dict({c: [r.get(c, "") for r in rows] for c in cols}, features=features)
+    return DatasetDict(out)
+
+
+def _local(data_dir, name: str) -> Path:
+    path = Path(data_dir).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"{name}: data_dir {path} does not exist")
+    return path
+
+
+def _sibling(path: Path, *names: str) -> Path | None:
+    """A data folder beside ``path`` (``../shared/data/raw/<name>``), or None."""
+    for base in (path, path.parent):
+        for n in names:
+            if (base / n).is_dir():
+                return base / n
+    return None
+
+
+def xlcost_titles(xlcost_dir) -> dict[str, set[str]]:
+    """Normalized XLCoST program titles per split (for the GfG title rule), from a local release copy."""
+    from codegen_lib.real_corpora import normalize_title
+
+    out = {}
+    for split in SPLITS:
+        try:
+            out[split] = {normalize_title(r.prompt.split(" | ")[0]) for r in read_split(xlcost_dir, split)}
+        except (FileNotFoundError, ValueError):
+            continue
+    return out
+
+
+def _real_rows(name: str, data_dir, seed: int, report: MalformedRowReport, **kw) -> dict[str, list[dict]]:
+    """Rows by split for mbpp / conala / gfg / django (local folder, or the hub where there is one)."""
+    from codegen_lib import real_corpora as rc
+
+    if name == "mbpp":
+        if data_dir is None:
+            from codegen_lib.hub import load_hub_files
+
+            hub = load_hub_files("the MBPP dataset", 'load_corpus("mbpp", data_dir=<folder with mbpp.jsonl>)',
+                                 rc.MBPP_HUB["repo"], rc.MBPP_HUB["revision"], "parquet", rc.MBPP_HUB["files"])
+            return rc.mbpp_rows(rc.records_from_hub(hub), report)
+        return rc.mbpp_rows(rc.read_mbpp(_local(data_dir, name)), report)
+    if name == "conala":
+        if data_dir is None:
+            from codegen_lib.hub import load_hub_files
+
+            hub = load_hub_files("the CoNaLa dataset", 'load_corpus("conala", data_dir=<folder with conala-train.json>)',
+                                 rc.CONALA_HUB["repo"], rc.CONALA_HUB["revision"], "parquet", rc.CONALA_HUB["files"])
+            return rc.conala_rows(rc.records_from_hub(hub), report, seed=seed)
+        return rc.conala_rows(rc.read_conala(_local(data_dir, name)), report, seed=seed)
+    if data_dir is None:
+        where = {"gfg": "github.com/facebookresearch/CodeGen, data/transcoder_evaluation_gfg",
+                 "django": "github.com/odashi/ase15-django-dataset"}[name]
+        raise ValueError(f"the {name!r} corpus has no hub copy: clone {where} and pass data_dir=<that folder>")
+    path = _local(data_dir, name)
+    if name == "django":
+        return rc.django_rows(path, report)
+    xl = kw.get("xlcost_dir") or _sibling(path, "xlcost")
+    titles = xlcost_titles(xl) if xl is not None else {}
+    if not titles.get("test"):
+        log.warning("gfg: no XLCoST titles found beside %s; the XLCoST-test title rule is not applied", path)
+    rows, dedup = rc.gfg_rows(path, report, xlcost_titles=titles, seed=seed, check=kw.get("check", True))
+    report.notes.update(dedup)
+    return rows
+
+
 def load_corpus(
     name: str,
     *,
@@ -474,6 +567,37 @@ def load_corpus(
     """
     if name not in CORPORA:
         raise ValueError(f"unknown corpus {name!r}; valid names are {', '.join(CORPORA)}")
+    if name in ("mbpp", "conala", "gfg", "django"):
+        report = MalformedRowReport(corpus=name)
+        rows = _real_rows(name, data_dir, seed, report)
+        _count_unparseable((r for split in rows.values() for r in split), report)
+        dd = _to_dataset_dict_with_tests(rows)
+        if report.dropped:
+            log.warning("load_corpus(%r) dropped malformed rows: %s", name, report.summary())
+        return (dd, report) if return_report else dd
+    if name == "code":
+        from codegen_lib.code_corpus import build_code_corpus
+
+        report = MalformedRowReport(corpus=name)
+        rows, info = build_code_corpus(seed=seed, data_dir=data_dir)
+        report.total = info["counts"]["extracted"]
+        for reason in ("duplicate_body", "over_module_cap"):
+            if info["counts"].get(reason):
+                report.reasons[reason.replace("_", " ")] += info["counts"][reason]
+        for ev, n in info["counts"]["contaminated"].items():
+            report.reasons[f"overlaps {ev}"] += n
+        report.notes.update(info)
+        dd = _to_dataset_dict_with_tests(rows)
+        for split in dd:  # licence and provenance columns, per row
+            extra = {c: [r[c] for r in rows[split]] for c in ("package", "version", "license")}
+            for c, values in extra.items():
+                dd[split] = dd[split].add_column(c, values)
+        return (dd, report) if return_report else dd
+    if name == "mix":
+        from codegen_lib.mix import build_mix
+
+        dd, report = build_mix(data_dir=data_dir, seed=seed)
+        return (dd, report) if return_report else dd
     if splits is not None and name != "xlcost":
         raise ValueError("splits= is only for 'xlcost' (e.g. a release copy without training code)")
     report = MalformedRowReport(corpus=name)

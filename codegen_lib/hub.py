@@ -20,7 +20,9 @@ from contextlib import contextmanager
 from urllib.parse import urlparse
 
 __all__ = [
+    "HubError",
     "HubUnavailableError",
+    "HubLoadError",
     "hub_offline",
     "ensure_hub_reachable",
     "is_connection_error",
@@ -66,11 +68,22 @@ _CONNECTION_MESSAGES = (
 )
 
 
-class HubUnavailableError(RuntimeError):
+class HubError(RuntimeError):
+    """Base of the two hub errors; notebooks that offer a hub switch catch this one and say so on the page."""
+
+
+class HubUnavailableError(HubError):
     """The Hugging Face hub cannot be reached (no network, a firewall, or ``HF_HUB_OFFLINE=1``).
 
     The message always names what was being fetched and the offline alternative, e.g.
     ``load_corpus("xlcost", data_dir=...)`` or the offline corpora ``"tasks"`` / ``"stdlib"``.
+    """
+
+
+class HubLoadError(HubError):
+    """The hub answered, but the repository cannot be loaded as asked: a dataset that still needs a loading
+    script (``datasets`` >= 4 refuses them), a missing file or revision, a gated or private repository, a
+    checkpoint format that this torch cannot read. The message names the repository and what to do.
     """
 
 
@@ -142,18 +155,86 @@ def is_connection_error(err: BaseException) -> bool:
     return False
 
 
+def _load_advice(text: str) -> str:
+    """What a reader can do about a non-network hub failure, from the error's text."""
+    if "dataset scripts are no longer supported" in text or "loading script" in text:
+        return (
+            "the repository is a script dataset, which datasets>=4 refuses to run; load its data files "
+            "(codegen_lib does this for the corpora it knows) or pass data_dir= to a local copy"
+        )
+    if "gated" in text or "401" in text or "403" in text or "access" in text and "restricted" in text:
+        return "the repository is gated or private: accept its terms on the hub and log in (huggingface-cli login)"
+    if "weights_only" in text or "torch.load" in text or ".bin" in text:
+        return "this torch cannot read the checkpoint format; upgrade torch or use a safetensors revision"
+    if "revision" in text or "not found" in text or "no such file" in text or "404" in text:
+        return "a file or revision is missing on the hub; check the pinned revision or use a local copy"
+    return "see the error chained below; a local copy (data_dir=...) avoids the hub"
+
+
 @contextmanager
-def hub_errors(what: str, alternative: str) -> Iterator[None]:
+def hub_errors(what: str, alternative: str, repo: str | None = None) -> Iterator[None]:
     """Turn connection/offline errors raised inside the block into :class:`HubUnavailableError`.
 
-    Other errors (a wrong dataset name, a bug) pass through unchanged.
+    With ``repo`` (the hub repository being read), every other failure inside the block -- a script
+    dataset, a missing file, a gated repository, an unreadable checkpoint -- becomes a :class:`HubLoadError`
+    that names the repository and what to do; the original error is chained. Without ``repo`` other
+    errors pass through unchanged.
     """
     try:
         yield
-    except HubUnavailableError:
+    except HubError:
         raise
     except Exception as err:
-        if not is_connection_error(err):
-            raise
         first_line = (str(err).splitlines() or [repr(err)])[0]
-        raise HubUnavailableError(_message(what, alternative, f"{type(err).__name__}: {first_line}")) from err
+        if is_connection_error(err):
+            raise HubUnavailableError(
+                _message(what, alternative, f"{type(err).__name__}: {first_line}")
+            ) from err
+        if repo is None:
+            raise
+        advice = _load_advice(str(err).lower())
+        raise HubLoadError(
+            f"Cannot load {what} from the hub repository {repo!r}: {type(err).__name__}: {first_line}. "
+            f"What to do: {advice}. Offline, use {alternative}."
+        ) from err
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Reading a hub dataset's data files (never its loading script)
+# ----------------------------------------------------------------------------------------------------------------
+HUB_URL_ENV = "CODEGEN_HUB_DATASETS_URL"  # tests point this at a local folder laid out like the hub
+
+
+def hub_data_url(repo: str, revision: str, path: str) -> str:
+    """The address of one data file of a hub dataset at a pinned revision.
+
+    ``hf://datasets/<repo>@<revision>/<path>`` (the ``huggingface_hub`` file system; a revision such as
+    ``refs/convert/parquet`` is URL-quoted). When ``$CODEGEN_HUB_DATASETS_URL`` names a local folder, the
+    file is ``<folder>/<repo>/<path>`` instead: that is how the tests stand up a fake hub repository.
+    """
+    base = os.environ.get(HUB_URL_ENV, "").rstrip("/")
+    if base and not base.startswith("hf://"):
+        return f"{base}/{repo}/{path}"
+    from urllib.parse import quote
+
+    return f"{base or 'hf://datasets'}/{repo}@{quote(revision, safe='')}/{path}"
+
+
+def load_hub_files(
+    what: str, alternative: str, repo: str, revision: str, builder: str, files: dict[str, str]
+):
+    """Load ``{split: path inside the repo}`` with the ``datasets`` builder ``builder`` ("json", "parquet").
+
+    This reads the data files only: a loading script in the same repository is never looked at, so it
+    works with ``datasets`` >= 4, which refuses scripts. Network failures raise
+    :class:`HubUnavailableError` (after a quick probe, so an offline machine never hangs); any other
+    failure raises :class:`HubLoadError` naming ``repo``.
+    """
+    import datasets
+
+    data_files = {split: hub_data_url(repo, revision, path) for split, path in files.items()}
+    local = not next(iter(data_files.values())).startswith("hf://")
+    with hub_errors(what, alternative, repo=repo):
+        if not local:
+            ensure_hub_reachable(what, alternative)
+        return datasets.load_dataset(builder, data_files=data_files)
