@@ -116,3 +116,30 @@ def test_code_html_highlights_and_cuts():
     assert "a = 1" not in text and "y = 3" not in text
     with pytest.raises(ValueError, match="not found"):
         code_html(source="a = 1\n", start="zzz")
+
+
+def test_markdown_table_becomes_a_frame_without_empty_columns():
+    from codegen_lib.viz import markdown_table
+
+    text = ("intro\n\n| Model | BLEU | pass@1 | note |\n|---|---|---|---|\n| report | 15.09 | — | a |\n"
+            "| ours | 97.89 | — | — |\n\n**Notes.** below\n")
+    frame, notes = markdown_table(text)
+    assert list(frame.columns) == ["Model", "BLEU", "note"]  # pass@1 is empty in every row
+    assert frame["BLEU"].tolist() == ["15.09", "97.89"]
+    assert notes == "**Notes.** below"
+    assert "<table" in frame.to_html()
+    with pytest.raises(ValueError, match="no pipe table"):
+        markdown_table("no table here")
+
+
+def test_markdown_table_reads_the_shipped_results():
+    from pathlib import Path
+
+    from codegen_lib.viz import markdown_table
+
+    md = Path(__file__).resolve().parents[1] / "artifacts" / "results.md"
+    if not md.is_file():
+        pytest.skip("no shipped results")
+    frame, notes = markdown_table(md.read_text(encoding="utf-8"))
+    assert "15.09" in frame.iloc[:, 4].tolist() or "15.09" in frame.to_string()
+    assert not any((frame[c] == "—").all() for c in frame.columns)

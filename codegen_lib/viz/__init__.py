@@ -10,7 +10,8 @@
     widgets       (02, 03, 04, 10)  ipywidgets for readers with a kernel: tokenizer_widget,
                         positional_encoding_widget, attention_widget, attention_explorer
     html          (04, 10)  attention_view_html / AttentionView: a self-contained HTML+JS attention view that
-                        responds in the browser with no kernel; code_html: library source, highlighted
+                        responds in the browser with no kernel; code_html: library source, highlighted;
+                        markdown_table: a pipe table as a DataFrame (an HTML table)
 
 Everything is re-exported here, so ``from codegen_lib.viz import plot_attention`` works whichever module
 holds it. Attention comes in bertviz's format: ``{"encoder": [...], "decoder": [...], "cross": [...]}``,
@@ -38,7 +39,14 @@ from codegen_lib.viz.attention import (
     top_attended,
 )
 from codegen_lib.viz.data import plot_length_distributions
-from codegen_lib.viz.html import AttentionView, attention_view, code_html, decode_view_data, show_source
+from codegen_lib.viz.html import (
+    AttentionView,
+    attention_view,
+    code_html,
+    decode_view_data,
+    markdown_table,
+    show_source,
+)
 from codegen_lib.viz.positional import pe_dot_by_distance, plot_pe_similarity, plot_positional_encoding
 from codegen_lib.viz.tokens import token_html, token_table
 from codegen_lib.viz.training import LiveLossPlot, history_series, plot_history
@@ -51,7 +59,7 @@ from codegen_lib.viz.widgets import (
 
 __all__ = [
     "ATTENTION_KINDS", "SPECIAL_TOKENS", "AttentionView", "LiveLossPlot", "architecture_labels",
-    "attention_view", "code_html", "decode_view_data", "plot_architecture", "show_source", "attention_explorer", "attention_grid",
+    "attention_view", "code_html", "decode_view_data", "markdown_table", "plot_architecture", "show_source", "attention_explorer", "attention_grid",
     "attention_widget", "explain_pairs", "figure_to_png", "history_series", "pe_dot_by_distance",
     "plot_attention", "plot_heads", "plot_history", "plot_length_distributions", "plot_mask",
     "plot_pe_similarity", "plot_positional_encoding", "positional_encoding_widget", "pretty_token",

@@ -167,6 +167,34 @@ def decode_view_data(view: AttentionView) -> list[dict[str, Any]]:
     return out
 
 
+# --------------------------------------------------------------------------------------------- tables
+def markdown_table(text: str, *, empty: Sequence[str] = ("—", "-", "")):
+    """The first pipe table of a markdown text as a ``pandas.DataFrame`` (chapter 09's results table).
+
+    Jupyter Book renders ``display(Markdown(...))`` with CommonMark, which has no tables, so a pipe table
+    shows as a paragraph of pipes; a DataFrame renders as an HTML ``<table>``. Columns whose every cell is
+    in ``empty`` are dropped. Returns the DataFrame and the text after the table (notes), as a tuple.
+    """
+    import pandas as pd
+
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("|")), None)
+    if start is None or start + 1 >= len(lines) or set(lines[start + 1].replace("|", "").strip()) - set("-: "):
+        raise ValueError("no pipe table (a header row, then a |---| separator row) in the text")
+    stop = start
+    while stop < len(lines) and lines[stop].lstrip().startswith("|"):
+        stop += 1
+
+    def cells(line: str) -> list[str]:
+        return [c.strip() for c in line.strip().strip("|").split("|")]
+
+    head = cells(lines[start])
+    body = [cells(line) for line in lines[start + 2: stop]]
+    frame = pd.DataFrame(body, columns=head)
+    keep = [c for c in frame.columns if not frame[c].isin(list(empty)).all()]
+    return frame[keep], "\n".join(lines[stop:]).strip()
+
+
 # --------------------------------------------------------------------------------------------- source code
 def code_html(obj: Any = None, *, source: str | None = None, start: str | None = None, end: str | None = None,
               title: str | None = None) -> str:
