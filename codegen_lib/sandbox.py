@@ -2,17 +2,18 @@
 
 Chapter 09 uses this to measure functional correctness (pass@k, HumanEval). A run uses one of two engines:
 
-**bubblewrap** (``bwrap``, the engine under Flatpak), used whenever it is installed and works here (probed once
-per process). The child gets a new mount namespace whose root holds only what Python needs, read-only: ``/usr``
-(and the ``/lib``, ``/bin`` links into it), the interpreter's own prefix and standard library (its
+**bubblewrap** (``bwrap``, the engine under Flatpak), used whenever it is installed and works here (probed
+once per process). The child gets a new mount namespace whose root holds only what Python needs, read-only:
+``/usr`` (and the ``/lib``, ``/bin`` links into it), the interpreter's own prefix and standard library (its
 ``site-packages`` hidden unless ``SandboxConfig(site_packages=True)`` binds this environment's read-only), the
-job directory at ``/sandbox``, a fresh ``/proc`` and a minimal ``/dev``. The repository, ``$HOME``, ``/work``-like
-trees and ``/etc`` do not exist for it. Its working directory is a private, size-capped ``/tmp`` (a tmpfs that
-vanishes with the run). It has no network and new PID, IPC, UTS and cgroup namespaces, a new session, no way to
-gain privileges (``no_new_privs``), and it dies with its parent. As root, bwrap runs without a user namespace and
-keeps only ``CAP_SETUID``/``CAP_SETGID`` for the harness, which drops to the real uid/gid 65534 (a user-namespace
-``--uid 65534`` would still be host root, which ``RLIMIT_NPROC`` ignores); as a normal user it uses an
-unprivileged user namespace.
+job directory at ``/sandbox``, a fresh ``/proc`` and a minimal ``/dev``. The repository, ``$HOME``,
+``/work``-like trees and ``/etc`` do not exist for it. Its working directory is a private, size-capped
+``/tmp`` (a tmpfs that vanishes with the run). It has no network and new PID, IPC, UTS and cgroup namespaces
+(the harness is PID 1: when it ends or is killed, so is everything it started), a new session, and no way to
+gain privileges (``no_new_privs``); bwrap's ``--die-with-parent`` holds until a uid drop clears it. As root,
+bwrap runs without a user namespace and keeps only ``CAP_SETUID``/``CAP_SETGID`` for the harness, which drops
+to the real uid/gid 65534 (a user-namespace ``--uid 65534`` would still be host root, which ``RLIMIT_NPROC``
+ignores); as a normal user it uses an unprivileged user namespace.
 
 **fallback**, used where bwrap is missing or refused (some containers, Colab without it); the first such run in
 a process warns once (:class:`SandboxFallbackWarning`) and says how to install bubblewrap:
@@ -25,12 +26,13 @@ a process warns once (:class:`SandboxFallbackWarning`) and says how to install b
 * a fresh temporary working directory (removed afterwards). There is no filesystem namespace: the child can
   read whatever is world-readable (the repository, ``/etc``) and write to world-writable places (``/tmp``).
 
-Both engines add: a separate process in its own session / process group, killed as a group on a wall-clock
-timeout; ``resource`` rlimits (CPU seconds, address space, file size, number of processes, open files, no core
-dumps); a fixed, minimal environment (nothing inherited); stdout/stderr written to files whose size
-``RLIMIT_FSIZE`` caps, of which only the first ``max_output_bytes`` are read back. The engine is chosen by
-``SandboxConfig(engine=...)``, else the environment variable ``CODEGEN_SANDBOX``, each ``"auto"`` (default),
-``"bwrap"`` (raise :class:`SandboxUnavailableError` if it does not work) or ``"fallback"``.
+Both engines add: a separate process in its own session / process group, killed on a wall-clock timeout
+(through PID 1 of its PID namespace, its process group and the launcher); ``resource`` rlimits (CPU seconds,
+address space, file size, number of processes, open files, no core dumps); a fixed, minimal environment
+(nothing inherited); stdout/stderr written to files whose size ``RLIMIT_FSIZE`` caps, of which only the first
+``max_output_bytes`` are read back. The engine is chosen by ``SandboxConfig(engine=...)``, else the
+environment variable ``CODEGEN_SANDBOX``, each ``"auto"`` (default), ``"bwrap"`` (raise
+:class:`SandboxUnavailableError` if it does not work) or ``"fallback"``.
 
 Outcome (``SandboxResult.status``), decided from the stage the trusted harness had reached:
 
@@ -515,7 +517,9 @@ def _bwrap_protections(config: SandboxConfig) -> tuple[str, ...]:
     tags = ["engine:bwrap", "mount-namespace", "read-only-binds", "private-tmp"]
     if config.isolate_network:
         tags.append("network-namespace")
-    tags += ["pid-namespace", "ipc-namespace", "uts-namespace", "new-session", "die-with-parent", "no-new-privs"]
+    tags += ["pid-namespace", "ipc-namespace", "uts-namespace", "new-session", "no-new-privs"]
+    if _drop_to(config) is None:  # the uid drop clears the parent-death signal bwrap set (the kill on timeout
+        tags.append("die-with-parent")  # goes through PID 1 of the namespace anyway)
     if os.geteuid() != 0:
         tags.append("user-namespace")
     tags += ["process-group", "rlimits", "empty-env", "temp-workdir", "output-cap"]
