@@ -13,6 +13,7 @@ import ast
 import contextlib
 import math
 import os
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -24,6 +25,10 @@ __all__ = [
     "codebleu",
     "syntax_validity",
     "exact_match",
+    "token_exact_match",
+    "conala_tokenize",
+    "conala_bleu",
+    "statement_validity",
     "pass_at_k",
     "NOT_COMPUTED_HUB",
 ]
@@ -345,6 +350,62 @@ def exact_match(hyps: Sequence[str], refs: Sequence[str]) -> float:
     """
     _check_pairs(hyps, refs)
     return sum(_normalise_code(h) == _normalise_code(r) for h, r in zip(hyps, refs)) / len(hyps)
+
+
+def token_exact_match(hyps: Sequence[str], refs: Sequence[str]) -> float:
+    """Exact match on code tokens (``x=f( a )`` equals ``x = f(a)``): Django's accuracy (Ling et al. 2016
+    compare token sequences). Tokens come from :func:`codegen_lib.decontaminate.code_tokens`; string contents
+    keep their words, so a changed literal still counts as a miss."""
+    from codegen_lib.decontaminate import code_tokens
+
+    _check_pairs(hyps, refs)
+    return sum(code_tokens(h) == code_tokens(r) for h, r in zip(hyps, refs)) / len(hyps)
+
+
+def statement_validity(codes: Sequence[str]) -> float:
+    """Like :func:`syntax_validity` for single statements cut out of a block (Django): a compound-statement
+    header such as ``try :`` or ``def f ( x ) :`` counts as valid when it parses with a ``pass`` body, and a
+    stray ``else :`` / ``except ... :`` when it parses after a matching ``if``/``try``."""
+    if len(codes) == 0:
+        raise ValueError("statement_validity of an empty list is undefined")
+
+    def ok(code: str) -> bool:
+        line = code.strip()
+        if is_valid_python(line):
+            return True
+        if line.endswith(":"):
+            body = line + "\n    pass\n"
+            for prefix in ("", "if x:\n    pass\n", "try:\n    pass\n", "for x in y:\n    pass\n"):
+                for suffix in ("", "except Exception:\n    pass\n", "finally:\n    pass\n"):
+                    if is_valid_python(prefix + body + suffix):
+                        return True
+        return False
+
+    return sum(ok(c) for c in codes) / len(codes)
+
+
+_CONALA_SPLIT = re.compile(r"([^A-Za-z0-9_])")
+_CONALA_CAMEL = re.compile(r"([a-z])([A-Z])")
+
+
+def conala_tokenize(code: str) -> list[str]:
+    """CoNaLa's ``tokenize_for_bleu_eval`` (the official ``conala_eval.py``): split around every character
+    that is not a letter, digit or underscore, split camelCase, and write both quote kinds as a backtick."""
+    code = _CONALA_SPLIT.sub(r" \1 ", code)
+    code = _CONALA_CAMEL.sub(r"\1 \2", code)
+    code = re.sub(r"\s+", " ", code)
+    code = code.replace('"', "`").replace("'", "`")
+    return [t for t in code.split(" ") if t]
+
+
+def conala_bleu(hyps: Sequence[str], refs: Sequence[str]) -> float:
+    """Corpus BLEU-4 as CoNaLa's official evaluation computes it (its tokenization, no smoothing), x 100.
+
+    This is the number that CoNaLa's published baselines (14.72; TranX 24.3) report.
+    """
+    _check_pairs(hyps, refs)
+    return 100.0 * corpus_bleu_tokens([conala_tokenize(h) for h in hyps], [conala_tokenize(r) for r in refs],
+                                      max_order=4, smooth=False)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

@@ -107,3 +107,39 @@ def build_mix(
         for split, rows in out.items() if rows
     })  # fmt: skip
     return dd, report
+
+
+def denoising_rows(rows: list[dict], seed: int = 0, mask_rate: float = 0.15, mean_span: int = 3) -> list[dict]:
+    """A span-denoising task on code (BART/T5-style, for a warm-up before the supervised pairs).
+
+    The prompt is the code with random spans of whitespace-separated tokens replaced by ``<mask>`` (about
+    ``mask_rate`` of the tokens, spans of ``mean_span`` on average); the target is the original code. The
+    model learns Python's syntax and common idioms from code alone before it learns to follow a prompt.
+    """
+    import re
+
+    rng = random.Random(seed)
+    out = []
+    for row in rows:
+        parts = re.split(r"(\s+)", row["code"])  # tokens at even indices, whitespace at odd ones
+        idx = [i for i in range(0, len(parts), 2) if parts[i]]
+        budget = max(1, round(mask_rate * len(idx)))
+        masked: set[int] = set()
+        while len(masked) < budget and idx:
+            start = rng.randrange(len(idx))
+            for j in idx[start : start + max(1, round(rng.expovariate(1 / mean_span)))]:
+                masked.add(j)
+        noisy, prev = [], False
+        for i, part in enumerate(parts):
+            if i in masked:
+                if not prev:
+                    noisy.append("<mask>")
+                prev = True
+            elif i % 2 == 1 and prev and (i + 1) in masked:
+                continue  # whitespace inside a masked span
+            else:
+                noisy.append(part)
+                prev = False
+        out.append({**row, "prompt": "".join(noisy), "source": row["source"] + "-denoise",
+                    "id": row["id"] + ":denoise"})
+    return out

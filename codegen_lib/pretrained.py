@@ -329,3 +329,36 @@ def export_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, dtype: 
     model.to(getattr(torch, dtype))
     return save_checkpoint(dst, model, tokenizer, train_config=train_cfg, history=hist,
                            extra={**keep, "weights_dtype": dtype, "exported_from": str(ckpt), **(extra or {})})
+
+
+def average_checkpoints(src: str | os.PathLike, snapshots: Sequence[str | os.PathLike],
+                        dst: str | os.PathLike) -> Path:
+    """Average the weights of several snapshots of one run into a new checkpoint (chapter 07).
+
+    Averaging the last few checkpoints (Vaswani et al. 2017 average the last 5) smooths the noise of the
+    final steps and often scores a little better than any single one. ``src`` gives the config, tokenizer and
+    history; ``snapshots`` are ``model.safetensors`` files of the same architecture (``scripts/train_mix.py
+    --snapshot-every``). Written atomically like any checkpoint.
+    """
+    import torch
+    from safetensors.torch import load_model
+
+    from codegen_lib.train import TrainConfig, load_checkpoint, save_checkpoint
+
+    if not snapshots:
+        raise ValueError("average_checkpoints needs at least one snapshot")
+    model, tokenizer, info = load_checkpoint(src)
+    total = {k: torch.zeros_like(v, dtype=torch.float32) for k, v in model.state_dict().items()}
+    for snap in snapshots:
+        load_model(model, str(snap))  # handles tied (shared) weights as save_checkpoint wrote them
+        for k, v in model.state_dict().items():
+            total[k] += v.float()
+    model.load_state_dict({k: v / len(snapshots) for k, v in total.items()})
+    ckpt = Path(info["path"])
+    hist_path = next((p for p in (ckpt / "history.json", ckpt.parent / "history.json") if p.is_file()), None)
+    hist = json.loads(hist_path.read_text(encoding="utf-8")) if hist_path else None
+    train_cfg = TrainConfig.from_dict(info["train_config"]) if info.get("train_config") else None
+    keep = {k: v for k, v in info.items() if k not in ("model_config", "train_config", "tokenizer", "path",
+                                                         "format_version")}
+    return save_checkpoint(dst, model, tokenizer, train_config=train_cfg, history=hist,
+                           extra={**keep, "averaged_from": [str(s) for s in snapshots]})

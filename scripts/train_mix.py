@@ -36,6 +36,28 @@ def _parse_sets(items: list[str]) -> tuple[dict, dict]:
     return model, train
 
 
+class _Snapshots:
+    """Copy ``OUT/last/model.safetensors`` to ``OUT/snapshots/step-N.safetensors`` whenever it changes."""
+
+    def __init__(self, out: Path, every: int):
+        self.last = out / "last" / "model.safetensors"
+        self.dir = out / "snapshots"
+        self.every = every
+        self.seen = self.last.stat().st_mtime if self.last.is_file() else None
+
+    def on_step_end(self, state: dict) -> None:
+        import shutil
+
+        if not self.last.is_file() or self.last.stat().st_mtime == self.seen:
+            return
+        self.seen = self.last.stat().st_mtime
+        step = (state["step"] - 1) // self.every * self.every  # the checkpoint was written at that step
+        self.dir.mkdir(exist_ok=True)
+        tmp = self.dir / f".step-{step:06d}.tmp"
+        shutil.copyfile(self.last, tmp)
+        tmp.replace(self.dir / f"step-{step:06d}.safetensors")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
@@ -48,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="SCOPE.FIELD=VALUE")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--task", choices=("mix", "denoise"), default="mix",
+                   help="denoise: span denoising of the code corpus's training rows (a warm-up)")
+    p.add_argument("--init-from", default=None, help="start from this checkpoint's weights (e.g. a warm-up)")
+    p.add_argument("--snapshot-every", type=int, default=0,
+                   help="keep the weights of every N-th step in OUT/snapshots/ (for checkpoint averaging)")
     args = p.parse_args(argv)
 
     import torch
@@ -88,7 +115,29 @@ def main(argv: list[str] | None = None) -> int:
                                                  "train": train_cfg.to_dict()}, indent=1, default=str))
     print(f"{'resuming' if resume else 'training'} {args.preset} on mix: {len(corpus['train'])} rows, "
           f"vocab {tokenizer.vocab_size}, {args.max_steps} steps -> {out}", file=sys.stderr)
-    history = train(model_cfg, train_cfg, tokenizer, corpus["train"], corpus["validation"], out, resume=resume)
+    train_rows = corpus["train"]
+    if args.task == "denoise":
+        from datasets import Dataset
+
+        from codegen_lib.mix import denoising_rows
+
+        code_rows = [r for r in train_rows if r["source"] == "code"]
+        seen, unique = set(), []
+        for r in code_rows:
+            if r["id"] not in seen:
+                seen.add(r["id"])
+                unique.append(r)
+        train_rows = Dataset.from_list(denoising_rows(unique, seed=args.seed))
+    model = None
+    if args.init_from and not resume:
+        from codegen_lib.train import load_checkpoint
+
+        model, init_tok, _ = load_checkpoint(args.init_from)
+        if init_tok.vocab_size != tokenizer.vocab_size or model.config.to_dict() != model_cfg.to_dict():
+            raise SystemExit(f"--init-from {args.init_from}: its config or tokenizer differs from this run's")
+    callbacks = [_Snapshots(out, args.snapshot_every)] if args.snapshot_every else []
+    history = train(model_cfg, train_cfg, tokenizer, train_rows, corpus["validation"], out, resume=resume,
+                    model=model, callbacks=callbacks)
     steps = history["steps"]
     tokens = sum(s["tokens"] for s in steps)
     print(json.dumps({"out": str(out), "steps": steps[-1]["step"] if steps else 0, "tokens": tokens,

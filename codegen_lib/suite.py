@@ -1,0 +1,150 @@
+"""The real-data evaluation suite: one model, every benchmark of the ``mix`` corpus, one decoding per metric
+(chapter 09, ``artifacts/results.*``).
+
+| set              | mix split            | metric(s)                                          | decoding            |
+|------------------|----------------------|----------------------------------------------------|---------------------|
+| mbpp_test        | test_mbpp (500)      | pass@1 (greedy), pass@10 (10 samples, T=0.8)       | greedy / sampling   |
+| humaneval        | the wheel's 164      | pass@1 (greedy), pass@10 (10 samples)              | greedy / sampling   |
+| conala_val       | validation_conala    | BLEU with CoNaLa's tokenization                    | beam                |
+| xlcost_test      | test_xlcost (887)    | sacreBLEU, XLCoST-style BLEU                       | beam                |
+| django_test      | test_django (1,805)  | token exact match, sacreBLEU                       | beam                |
+| gfg_test         | test_gfg             | harness pass rate                                  | greedy              |
+| tasks_test       | test_tasks           | pass@1                                             | greedy              |
+| tasks_unseen     | test_unseen_tasks    | pass@1                                             | greedy              |
+
+Every set also reports syntax validity (Django: :func:`codegen_lib.metrics.statement_validity`, since its
+lines are single statements cut out of their block). Generated code runs only in the sandbox.
+
+    results = evaluate_suite(model, tokenizer, corpus)                   # everything
+    results = evaluate_suite(model, tokenizer, corpus, sets=PROBE, limit=200, greedy_only=True)   # a probe
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from codegen_lib import metrics
+
+__all__ = ["SETS", "PROBE", "evaluate_suite"]
+
+# set -> (split of the mix corpus, kind, max_new_tokens)
+SETS: dict[str, tuple[str, str, int]] = {
+    "mbpp_test": ("test_mbpp", "pass", 256),
+    "humaneval": ("", "humaneval", 256),
+    "conala_val": ("validation_conala", "conala", 96),
+    "xlcost_test": ("test_xlcost", "xlcost", 256),
+    "django_test": ("test_django", "django", 96),
+    "gfg_test": ("test_gfg", "pass", 256),
+    "tasks_test": ("test_tasks", "pass", 160),
+    "tasks_unseen": ("test_unseen_tasks", "pass", 160),
+}
+# The ablations' probe: validation splits only, so the recipe is not chosen on the test sets.
+PROBE: dict[str, tuple[str, str, int]] = {
+    "mbpp_val": ("validation_mbpp", "pass", 256),
+    "conala_val": ("validation_conala", "conala", 96),
+    "django_val": ("validation_django", "django", 96),
+    "gfg_val": ("validation_gfg", "pass", 256),
+    "tasks_val": ("validation_tasks", "pass", 160),
+    "code_val": ("validation_code", "bleu", 256),
+}
+
+
+def _generate(model, tokenizer, prompts: list[str], batch_size: int = 32, **decoding) -> list[str]:
+    from codegen_lib.decode import generate
+
+    out: list[str] = []
+    for start in range(0, len(prompts), batch_size):
+        out.extend(generate(model, tokenizer, prompts[start : start + batch_size], **decoding))
+    return out
+
+
+def _pass(samples: list[list[str]], tests: list[str], ks: Sequence[int], timeout: float) -> dict:
+    from codegen_lib.sandbox import SandboxConfig, run_many
+
+    n = len(samples[0])
+    jobs = [(code, t) for per, t in zip(samples, tests) for code in per]
+    statuses = [r.status for r in run_many(jobs, config=SandboxConfig(timeout=timeout))]
+    correct = [sum(s == "pass" for s in statuses[i * n : (i + 1) * n]) for i in range(len(samples))]
+    out = {f"pass@{k}": sum(metrics.pass_at_k(n, c, k) for c in correct) / len(correct) for k in ks if k <= n}
+    out["solved"] = sum(c > 0 for c in correct)
+    return out
+
+
+def evaluate_suite(
+    model,
+    tokenizer,
+    corpus,
+    sets: dict[str, tuple[str, str, int]] | None = None,
+    *,
+    limit: int | None = None,  # first N rows of each set (None = all; the results say how many)
+    n_samples: int = 10,  # samples per problem for pass@10 (pass sets and HumanEval)
+    greedy_only: bool = False,  # skip sampling and beam search (the ablation probe)
+    beam_size: int = 4,
+    length_penalty: float = 1.0,
+    temperature: float = 0.8,
+    timeout: float = 10.0,
+    batch_size: int = 32,
+) -> dict:
+    """Run the suite; returns ``{set: {"split", "rows", "decoding", "metrics", "predictions", "seconds"}}``."""
+    model.eval()
+    results = {}
+    for name, (split, kind, max_new) in (sets or SETS).items():
+        t0 = time.perf_counter()
+        if kind == "humaneval":
+            from codegen_lib.humaneval import build_program, completion_from_generation, load_humaneval
+
+            problems = load_humaneval()[:limit]
+            prompts = [p["prompt"] for p in problems]
+            refs = [p["prompt"] + p["canonical_solution"] for p in problems]
+            tests = None
+        else:
+            if split not in corpus:
+                continue
+            rows = corpus[split]
+            rows = rows.select(range(min(limit, len(rows)))) if limit else rows
+            prompts, refs = list(rows["prompt"]), list(rows["code"])
+            tests = list(rows["tests"]) if "tests" in rows.column_names else None
+        greedy = {"strategy": "greedy", "max_new_tokens": max_new}
+        beam = {"strategy": "beam", "beam_size": beam_size, "length_penalty": length_penalty, "max_new_tokens": max_new}
+        use = greedy if (greedy_only or kind in ("pass", "humaneval")) else beam
+        hyps = _generate(model, tokenizer, prompts, batch_size=batch_size if use is greedy else 8, **use)
+        m: dict = {}
+        if kind in ("pass", "humaneval"):
+            if kind == "humaneval":
+                programs = [[build_program(p, completion_from_generation(p, h))[0]] for p, h in zip(problems, hyps)]
+                tests = [build_program(p, "")[1] for p in problems]
+            else:
+                programs = [[h] for h in hyps]
+            m.update(_pass(programs, tests, (1,), timeout))
+            if n_samples > 1 and not greedy_only:
+                per_seed = [_generate(model, tokenizer, prompts, batch_size=batch_size, strategy="sample",
+                                      temperature=temperature, max_new_tokens=max_new, seed=j)
+                            for j in range(n_samples)]
+                samples = [list(col) for col in zip(*per_seed)]
+                if kind == "humaneval":
+                    samples = [[build_program(p, completion_from_generation(p, s))[0] for s in per]
+                               for p, per in zip(problems, samples)]
+                sampled = _pass(samples, tests, (1, 10), timeout)
+                m["pass@10"] = sampled.get("pass@10")
+                m["pass@1_sampled"] = sampled["pass@1"]
+                m["solved_by_any_sample"] = sampled["solved"]
+        if kind == "conala":
+            m["conala_bleu"] = metrics.conala_bleu(hyps, refs)
+        if kind == "xlcost":
+            m["xlcost_bleu"] = metrics.xlcost_bleu(hyps, refs)
+        if kind == "django":
+            m["exact_match"] = metrics.token_exact_match(hyps, refs)
+        if kind != "humaneval":
+            m["bleu"] = metrics.bleu(hyps, refs)["score"]
+        m["syntax_validity"] = (metrics.statement_validity(hyps) if kind == "django"
+                                else metrics.syntax_validity(hyps))
+        results[name] = {
+            "split": split or "HumanEval", "rows": len(prompts), "kind": kind,
+            "decoding": {**use, **({"pass@10 sampling": {"n": n_samples, "temperature": temperature}}
+                                   if kind in ("pass", "humaneval") and n_samples > 1 and not greedy_only else {})},
+            "metrics": m,
+            "predictions": [{"prompt": p, "reference": r, "hypothesis": h} for p, r, h in zip(prompts, refs, hyps)],
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+    return results

@@ -1,0 +1,108 @@
+"""One ablation: train a recipe on the ``mix`` corpus for a fixed number of steps, then probe it (issue 11).
+
+    python scripts/ablate.py NAME --preset improved --max-steps 400 [--set train.label_smoothing=0.0 ...]
+
+Training is ``scripts/train_mix.py`` (one thread by default, so two ablations can run side by side); the
+probe is ``codegen_lib.suite.evaluate_suite`` on the *validation* splits (``suite.PROBE``, first
+``--probe-rows`` rows of each, greedy). The row -- command, wall time, tokens, validation loss, probe
+metrics -- goes to ``artifacts/ablations/NAME.json``; ``python scripts/ablate.py --table`` prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "artifacts" / "ablations"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+
+def probe(run_dir: Path, rows: int, threads: int) -> dict:
+    import torch
+    from datasets import load_from_disk
+
+    from codegen_lib.suite import PROBE, evaluate_suite
+    from codegen_lib.train import load_checkpoint
+
+    torch.set_num_threads(threads)
+    corpus = load_from_disk(str(ROOT / "runs" / "data" / "mix"))
+    model, tokenizer, _ = load_checkpoint(run_dir / "last")
+    res = evaluate_suite(model, tokenizer, corpus, PROBE, limit=rows, greedy_only=True)
+    return {name: r["metrics"] for name, r in res.items()}
+
+
+def table() -> str:
+    rows = [json.loads(p.read_text()) for p in sorted(OUT.glob("*.json"))]
+    cols = ["val_loss", "mbpp_val pass@1", "gfg_val pass@1", "tasks_val pass@1", "conala_val BLEU",
+            "django_val EM", "code_val BLEU", "syntax (mean)"]
+    lines = ["| ablation | " + " | ".join(["steps", "tokens", "wall s", "tok/s"] + cols) + " | command |",
+             "|" + "---|" * (len(cols) + 6)]
+    for r in rows:
+        p = r["probe"]
+        syn = [v.get("syntax_validity") for v in p.values() if v.get("syntax_validity") is not None]
+        vals = [r["val_loss"], p["mbpp_val"]["pass@1"], p["gfg_val"]["pass@1"], p["tasks_val"]["pass@1"],
+                p["conala_val"]["conala_bleu"], p["django_val"]["exact_match"], p["code_val"]["bleu"],
+                sum(syn) / len(syn)]
+        fmt = [f"{v:.3f}" if isinstance(v, float) else str(v) for v in vals]
+        lines.append(f"| {r['name']} | {r['steps']} | {r['tokens']:,} | {r['train_time_s']:.0f} | "
+                     f"{r['tokens_per_s']:.0f} | " + " | ".join(fmt) + f" | `{r['command']}` |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv and argv[0] == "--table":
+        print(table())
+        return 0
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name")
+    p.add_argument("--preset", default="improved")
+    p.add_argument("--train-preset", default=None)
+    p.add_argument("--max-steps", type=int, default=400)
+    p.add_argument("--vocab-size", type=int, default=8000)
+    p.add_argument("--set", action="append", default=[])
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--probe-rows", type=int, default=100)
+    args = p.parse_args(argv)
+    import train_mix
+
+    run_dir = ROOT / "runs" / f"abl-{args.name}"
+    train_argv = ["--out", str(run_dir), "--preset", args.preset, "--max-steps", str(args.max_steps),
+                  "--threads", str(args.threads), "--vocab-size", str(args.vocab_size),
+                  "--set", "train.progress=false"]
+    if args.train_preset:
+        train_argv += ["--train-preset", args.train_preset]
+    for s in args.set:
+        train_argv += ["--set", s]
+    t0 = time.time()
+    train_mix.main(train_argv)
+    history = json.loads((run_dir / "history.json").read_text())
+    steps = history["steps"]
+    tokens = sum(s["tokens"] for s in steps)
+    val = [e["val_loss"] for e in history.get("epochs", []) if e.get("val_loss") is not None]
+    val += [e["val_loss"] for e in history.get("step_val", [])]
+    row = {
+        "name": args.name,
+        "command": "python scripts/ablate.py " + " ".join(argv),
+        "steps": steps[-1]["step"] if steps else 0,
+        "tokens": tokens,
+        "train_time_s": history["train_time_s"],
+        "tokens_per_s": tokens / max(history["train_time_s"], 1e-9),
+        "val_loss": val[-1] if val else None,
+        "probe_rows": args.probe_rows,
+        "probe": probe(run_dir, args.probe_rows, args.threads),
+        "wall_s_total": round(time.time() - t0, 1),
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{args.name}.json").write_text(json.dumps(row, indent=1))
+    print(json.dumps({k: v for k, v in row.items() if k != "probe"}), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
