@@ -107,6 +107,9 @@ def built_book(tmp_path_factory):
     """Build the book once, exactly as the README's book command does (fast mode), into a temp folder."""
     if not NOTEBOOKS:
         pytest.skip("no chapters yet")
+    prebuilt = os.environ.get("CODEGEN_BUILT_BOOK")  # a _build folder just made by the README's command
+    if prebuilt:
+        return Path(prebuilt)
     out = tmp_path_factory.mktemp("book")
     # MathJax, RequireJS and the widget manager are served from the book (see _config.yml), not from CDNs
     subprocess.run(["bash", str(REPO / "scripts" / "fetch_assets.sh")], check=True, timeout=600)
@@ -274,7 +277,8 @@ document.getElementById('f').addEventListener('load', function () {
       ['layer', 'kind', 'head'].forEach(function (role) {
         var s = r.querySelector('select[data-role=' + role + ']');
         if (!s || s.options.length < 2) return;
-        s.value = s.options[s.options.length - 1].value;
+        var other = Array.from(s.options).filter(function (o) { return o.value !== s.value; });
+        s.value = other[other.length - 1].value;  // a value different from the current one
         s.dispatchEvent(new Event('change'));
         res.push(snap());
       });
