@@ -15,9 +15,12 @@ What it runs, in order (:func:`plan`):
    ``torch==X+cpu`` sorts above PyPI's ``torch==X``, so pip takes the CPU build (about 200 MB) instead of
    PyPI's Linux wheel, which pulls the CUDA libraries (several GB). Configured local wheels (``find-links``)
    still count, and ``--timeout``/``--retries`` keep an unreachable index from stalling the install: pip
-   skips it and takes the version from the places it can reach. ``CODEGEN_TORCH_INDEX`` overrides the
-   choice: ``cpu`` (always add the CPU index), ``pypi`` (never add it) or an index URL (add that one);
-3. ``pip install -e ".[eval,book,lab,dev]"`` (``lab`` is JupyterLab, for ``jupyter lab book/``).
+   skips it and takes the version from the places it can reach. ``--no-deps``: only torch itself is looked
+   up there (once), its dependencies come with step 3 from the usual indexes -- otherwise pip would ask the
+   unreachable index again for each of them. ``CODEGEN_TORCH_INDEX`` overrides the choice: ``cpu`` (always
+   add the CPU index), ``pypi`` (never add it) or an index URL (add that one);
+3. ``pip install -e ".[eval,book,lab,dev]"`` (``lab`` is JupyterLab, for ``jupyter lab book/``), which also
+   installs torch's own dependencies.
 
 A stamp, ``<venv>/.codegen-setup.json``, records the SHA-256 of ``pyproject.toml``, ``requirements.txt`` and
 this file, the checkout's path and the Python version. When it matches, ``codegen_lib`` is installed from
@@ -60,7 +63,8 @@ def torch_install_command(python: str, *, system: str, has_nvidia: bool, index: 
         has_nvidia: an NVIDIA driver is present (``nvidia-smi`` on the PATH): keep PyPI's CUDA build.
         index: ``CODEGEN_TORCH_INDEX``: None/"" (automatic), ``"cpu"``, ``"pypi"`` or an index URL.
     """
-    cmd = [python, "-m", "pip", "install", "-q", "--timeout", str(PIP_TIMEOUT_S), "--retries", str(PIP_RETRIES)]
+    cmd = [python, "-m", "pip", "install", "-q", "--no-deps", "--timeout", str(PIP_TIMEOUT_S),
+           "--retries", str(PIP_RETRIES)]
     if index and index not in ("cpu", "pypi"):
         extra = index
     elif index == "cpu" or (index != "pypi" and system == "Linux" and not has_nvidia):
