@@ -13,7 +13,7 @@ Modules follow the order in which the book teaches them:
     decode      -> chapter 08   greedy, beam, sampling, KV cache
     metrics     -> chapter 09   BLEU, CodeBERTScore, syntax validity, pass@k
     sandbox     -> chapter 09   running untrusted generated code
-    viz         -> chapter 10   attention heatmaps and explorer
+    viz/        -> chapters 01-10  one module per kind of view: plots, widgets, kernel-free HTML
 
 Importing the package is cheap and has no side effects; import the submodules you need.
 """
