@@ -137,9 +137,9 @@ def permissive_distributions() -> tuple[list, list[dict]]:
         if name.lower() in seen:
             continue
         seen.add(name.lower())
+        if name.lower() in EXCLUDE_DISTS:  # this project itself: not third-party code
+            continue
         lic, ok = classify_license(dist.metadata)
-        if name.lower() in EXCLUDE_DISTS:
-            ok = False
         table.append({"package": name, "version": dist.version, "license": lic, "permissive": ok})
         if ok:
             kept.append(dist)
@@ -148,7 +148,8 @@ def permissive_distributions() -> tuple[list, list[dict]]:
 
 def environment_fingerprint() -> tuple[list[str], str]:
     """``(["name==version", ...], sha256 of that list and the Python version)``: what the corpus depends on."""
-    pkgs = sorted({f"{d.metadata.get('Name')}=={d.version}" for d in metadata.distributions()})
+    pkgs = sorted({f"{d.metadata.get('Name')}=={d.version}" for d in metadata.distributions()
+                   if (d.metadata.get("Name") or "").lower() not in EXCLUDE_DISTS})
     digest = hashlib.sha256(("\n".join(pkgs) + "\n" + sys.version).encode()).hexdigest()
     return pkgs, digest
 
@@ -201,14 +202,23 @@ def _extract_file(module, path, stats, min_lines, max_lines) -> list[dict]:
     return rows
 
 
-def extract_code_pairs(min_lines: int = 3, max_lines: int = 40) -> tuple[list[dict], dict]:
-    """Every pair from the permissive distributions and the standard library (before dedup and caps)."""
+def extract_code_pairs(min_lines: int = 3, max_lines: int = 40,
+                       packages: tuple[str, ...] | None = None) -> tuple[list[dict], dict]:
+    """Every pair from the permissive distributions and the standard library (before dedup and caps).
+
+    ``packages`` restricts the walk to those distributions (by name; ``"python-stdlib"`` for the standard
+    library): the book's fast mode reads a few, the real corpus reads them all (None)."""
     t0 = time.perf_counter()
     dists, table = permissive_distributions()
+    if packages is not None:
+        wanted = {p.lower() for p in packages}
+        dists = [d for d in dists if (d.metadata.get("Name") or "").lower() in wanted]
     stats = ExtractionStats()
     rows: list[dict] = []
     per_package: Counter = Counter()
-    sources = [("python-stdlib", sys.version.split()[0], "PSF-2.0", iter_stdlib_files(stdlib_dir()))]
+    sources = []
+    if packages is None or "python-stdlib" in {p.lower() for p in packages}:
+        sources.append(("python-stdlib", sys.version.split()[0], "PSF-2.0", iter_stdlib_files(stdlib_dir())))
     for dist in dists:
         lic, _ = classify_license(dist.metadata)
         sources.append((dist.metadata.get("Name"), dist.version, lic, _dist_files(dist)))
@@ -271,7 +281,8 @@ def package_splits(sizes: dict[str, int], seed: int, val_fraction: float, test_f
     Packages are taken in the order of a hash of ``(seed, name)``; test is filled first until it holds
     ``test_fraction`` of the rows, then validation until ``val_fraction``; the rest train. A package bigger
     than either target (transformers, sympy, the standard library...) always trains: holding one out would
-    make the split sizes a lottery.
+    make the split sizes a lottery. When a held-out split would stay empty (a build from a few packages),
+    it takes the smallest training package.
     """
     total = sum(sizes.values())
     targets = {"test": test_fraction * total, "validation": val_fraction * total}
@@ -285,6 +296,10 @@ def package_splits(sizes: dict[str, int], seed: int, val_fraction: float, test_f
                 out[pkg] = split
                 filled[split] += sizes[pkg]
                 break
+    for split in ("test", "validation"):  # few packages (a fast build): an empty split takes the smallest
+        train = sorted((sizes[p], p) for p, v in out.items() if v == "train")
+        if not filled[split] and len(train) > 1:
+            out[train[0][1]] = split
     return out
 
 
@@ -292,9 +307,10 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("CODEGEN_CACHE_DIR", Path.home() / ".cache" / "codegen_lib")) / "code_corpus"
 
 
-def _cached_pairs(min_lines: int, max_lines: int, cache: bool, cache_dir) -> tuple[list[dict], dict]:
+def _cached_pairs(min_lines: int, max_lines: int, cache: bool, cache_dir,
+                  packages: tuple[str, ...] | None = None) -> tuple[list[dict], dict]:
     pkgs, digest = environment_fingerprint()
-    key = hashlib.sha256(f"{CACHE_VERSION}:{digest}:{min_lines}:{max_lines}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{CACHE_VERSION}:{digest}:{min_lines}:{max_lines}:{packages}".encode()).hexdigest()[:16]
     path = (Path(cache_dir) if cache_dir else default_cache_dir()) / f"pairs-{key}.json"
     if cache and path.is_file():
         try:
@@ -303,7 +319,7 @@ def _cached_pairs(min_lines: int, max_lines: int, cache: bool, cache_dir) -> tup
             return payload["rows"], payload["info"]
         except (OSError, ValueError, KeyError) as exc:
             log.warning("ignoring unreadable code corpus cache %s: %s", path, exc)
-    rows, info = extract_code_pairs(min_lines, max_lines)
+    rows, info = extract_code_pairs(min_lines, max_lines, packages)
     info.update(environment=pkgs, environment_sha256=digest, cached=False)
     if cache:
         try:
@@ -328,13 +344,14 @@ def build_code_corpus(
     data_dir: str | Path | None = None,  # where default_eval_sets looks for MBPP / CoNaLa / XLCoST
     cache: bool = True,
     cache_dir: str | Path | None = None,
+    packages: tuple[str, ...] | None = None,  # only these distributions ("python-stdlib" too); None = all
 ) -> tuple[dict[str, list[dict]], dict]:
     """Build the corpus: ``({split: rows}, info)``. ``info`` holds the counts of every step, the
     decontamination counts by evaluation set, the licence table and the environment's hash."""
     from codegen_lib.decontaminate import ContaminationIndex
 
     t0 = time.perf_counter()
-    rows, info = _cached_pairs(min_lines, max_lines, cache, cache_dir)
+    rows, info = _cached_pairs(min_lines, max_lines, cache, cache_dir, tuple(packages) if packages else None)
     counts = {"extracted": len(rows)}
     seen, unique = set(), []
     for row in rows:

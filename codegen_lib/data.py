@@ -540,6 +540,7 @@ def load_corpus(
     repair: bool = True,
     alpaca: AlpacaSelection | None = None,
     return_report: bool = False,
+    code_packages: Sequence[str] | None = None,
 ):
     """Load one of the corpora in ``CORPORA`` as a ``datasets.DatasetDict`` (chapter 01).
 
@@ -556,6 +557,9 @@ def load_corpus(
             drop docstring-remnant quote lines (documented there). False keeps the source's defects.
         alpaca: the :class:`AlpacaSelection` rule (default: the report's 13,747 rows, 80/5/15 split).
         return_report: also return the :class:`MalformedRowReport`.
+        code_packages: "code" only: read just these distributions (``"python-stdlib"`` for the standard
+            library); None reads every permissively licensed one. For "code", ``data_dir`` is the folder of
+            the evaluation sets to decontaminate against (``../shared/data/raw``; HumanEval always).
 
     Returns:
         ``DatasetDict`` (or ``(DatasetDict, MalformedRowReport)``) whose splits have ``prompt``, ``code``
@@ -579,7 +583,7 @@ def load_corpus(
         from codegen_lib.code_corpus import build_code_corpus
 
         report = MalformedRowReport(corpus=name)
-        rows, info = build_code_corpus(seed=seed, data_dir=data_dir)
+        rows, info = build_code_corpus(seed=seed, data_dir=data_dir, packages=code_packages)
         report.total = info["counts"]["extracted"]
         for reason in ("duplicate_body", "over_module_cap"):
             if info["counts"].get(reason):

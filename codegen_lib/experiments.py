@@ -60,6 +60,8 @@ TRAINING_DATA = {  # how a row names the data its checkpoint was trained on
     "xlcost": "XLCoST program-level train (hub)",
     "alpaca": "Alpaca Python 18k, report's 13,747-row selection (hub)",
     "merged": "XLCoST train + all of Alpaca (hub)",
+    "mix": "mix: library code, MBPP/CoNaLa/GfG/Django train, XLCoST validation, tasks (offline)",
+    "mix-denoise": "span denoising of the mix's library code (warm-up)",
 }
 REPORT_TRAINING = {"XLCoST": "xlcost", "Alpaca": "alpaca", "Merged": "merged"}  # Table 5.1 row -> corpus
 DECODING = {  # greedy decoding budget per evaluation set (new tokens, capped at the model's max_tgt_len)
@@ -309,6 +311,7 @@ def evaluate_offline_suite(
     training_data: str | None = None,
     train_machine: str | None = None,
     device: str = "cpu",
+    real_data_dir: str | os.PathLike | None = None,
 ) -> list[dict]:
     """Every evaluation this machine can run for one checkpoint (chapter 09's table); one row per set.
 
@@ -328,6 +331,10 @@ def evaluate_offline_suite(
 
     CodeBERTScore is attempted in every row (``codebert``) and recorded as ``"not computed: hub unreachable"``
     when the hub model cannot be fetched -- never a substitute.
+
+    With ``real_data_dir`` (the release copies, ``../shared/data/raw``) the rows are instead those of the
+    real-data suite, :func:`codegen_lib.suite.evaluate_suite`: MBPP test, HumanEval, CoNaLa validation,
+    XLCoST test, Django test, GfG test and the tasks' test / test_unseen, one decoding per metric.
 
     Args:
         checkpoint: run directory (its ``best/`` is evaluated) or checkpoint directory.
@@ -359,6 +366,19 @@ def evaluate_offline_suite(
     common = dict(codebert=codebert, batch_size=batch_size, workers=workers, checkpoint=labels["checkpoint"],
                   progress=progress)
     rows: list[dict] = []
+    if real_data_dir is not None:
+        from codegen_lib.suite import SETS, evaluate_suite, heldout_corpus, results_rows
+
+        with _torch_threads(threads), _quiet_truncation():
+            model, tokenizer, _ = load_checkpoint(labels["checkpoint"], map_location=device)
+            corpus = heldout_corpus(real_data_dir, seed=seed)
+            sets = SETS if humaneval else {k: v for k, v in SETS.items() if k != "humaneval"}
+            res = evaluate_suite(model, tokenizer, corpus, sets, limit=limit, n_samples=max(n_samples, 1),
+                                 batch_size=batch_size)
+        for row in results_rows(res):
+            row["checkpoint"] = labels["checkpoint"]
+            rows.append(_label_row(row, labels, date=date))
+        return rows
     with _torch_threads(threads):
         model, tokenizer, _ = load_checkpoint(labels["checkpoint"], map_location=device)
         tasks = load_corpus("tasks", seed=seed)
@@ -394,6 +414,9 @@ COLUMNS = (  # (header, metric key, digits)
     ("syntax valid", "syntax_validity", 3),
     ("pass@1", "pass@1", 3),
     ("pass@5", "pass@5", 3),
+    ("pass@10", "pass@10", 3),
+    ("CoNaLa BLEU", "conala_bleu", 2),
+    ("exact match", "exact_match", 3),
     ("HumanEval pass@1", "humaneval_pass@1", 3),
 )
 CBS_KEYS = ("f1", "f3", "precision", "recall")

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 from codegen_lib import metrics
 
-__all__ = ["SETS", "PROBE", "evaluate_suite"]
+__all__ = ["SETS", "PROBE", "evaluate_suite", "heldout_corpus", "results_rows"]
 
 # set -> (split of the mix corpus, kind, max_new_tokens)
 SETS: dict[str, tuple[str, str, int]] = {
@@ -39,6 +39,7 @@ SETS: dict[str, tuple[str, str, int]] = {
     "tasks_test": ("test_tasks", "pass", 160),
     "tasks_unseen": ("test_unseen_tasks", "pass", 160),
 }
+SAMPLED = ("mbpp_test", "humaneval")  # sets that also get pass@10 from samples (sampling is the slow part)
 # The ablations' probe: validation splits only, so the recipe is not chosen on the test sets.
 PROBE: dict[str, tuple[str, str, int]] = {
     "mbpp_val": ("validation_mbpp", "pass", 256),
@@ -117,7 +118,7 @@ def evaluate_suite(
             else:
                 programs = [[h] for h in hyps]
             m.update(_pass(programs, tests, (1,), timeout))
-            if n_samples > 1 and not greedy_only:
+            if n_samples > 1 and not greedy_only and name in SAMPLED:
                 per_seed = [_generate(model, tokenizer, prompts, batch_size=batch_size, strategy="sample",
                                       temperature=temperature, max_new_tokens=max_new, seed=j)
                             for j in range(n_samples)]
@@ -142,9 +143,91 @@ def evaluate_suite(
         results[name] = {
             "split": split or "HumanEval", "rows": len(prompts), "kind": kind,
             "decoding": {**use, **({"pass@10 sampling": {"n": n_samples, "temperature": temperature}}
-                                   if kind in ("pass", "humaneval") and n_samples > 1 and not greedy_only else {})},
+                                   if name in SAMPLED and n_samples > 1 and not greedy_only else {})},
             "metrics": m,
             "predictions": [{"prompt": p, "reference": r, "hypothesis": h} for p, r, h in zip(prompts, refs, hyps)],
             "seconds": round(time.perf_counter() - t0, 1),
         }
     return results
+
+
+def heldout_corpus(data_dir, seed: int = 0):
+    """Only the held-out splits that :data:`SETS` scores, named as in the ``mix`` corpus, from the release
+    copies under ``data_dir`` (``../shared/data/raw``); cheaper than building the whole mix (no code corpus).
+    Sources whose folder is missing are left out."""
+    from pathlib import Path
+
+    from datasets import DatasetDict
+
+    from codegen_lib.data import load_corpus
+
+    root = Path(data_dir)
+    out = {}
+    plan = [("mbpp", "mbpp", {"test": "test_mbpp", "validation": "validation_mbpp"}),
+            ("conala", "conala", {"validation": "validation_conala"}),
+            ("django", "django", {"test": "test_django", "validation": "validation_django"}),
+            ("gfg", "transcoder_gfg", {"test": "test_gfg", "validation": "validation_gfg"}),
+            ("xlcost", "xlcost", {"test": "test_xlcost"})]
+    for name, folder, names in plan:
+        if not (root / folder).is_dir():
+            continue
+        kw = {"splits": ("test",)} if name == "xlcost" else {}
+        dd = load_corpus(name, data_dir=root / folder, seed=seed, **kw)
+        out.update({new: dd[old] for old, new in names.items()})
+    tasks = load_corpus("tasks", seed=seed)
+    out.update({"test_tasks": tasks["test"], "test_unseen_tasks": tasks["test_unseen"],
+                "validation_tasks": tasks["validation"]})
+    return DatasetDict(out)
+
+
+def results_rows(results: dict) -> list[dict]:
+    """:func:`evaluate_suite` output as rows of ``codegen_lib.experiments``' results table."""
+    from codegen_lib.evaluate import machine_info
+
+    rows = []
+    machine = machine_info()
+    for name, r in results.items():
+        dataset, _, split = name.partition("_")
+        rows.append({
+            "dataset": dataset, "split": {"test": "test", "val": "validation", "unseen": "test_unseen"}.get(split, split),
+            "sizes": {"examples": r["rows"]}, "metrics": r["metrics"], "decoding": r["decoding"],
+            "sacrebleu_signature": metrics.bleu(["a"], ["a"])["signature"], "machine": machine,
+            "time": {"seconds": r["seconds"]}, "predictions": r["predictions"],
+        })
+    return rows
+
+
+def main(argv=None) -> int:
+    """``python -m codegen_lib.suite --checkpoint DIR --data-dir ../shared/data/raw --out FILE.json``."""
+    import argparse
+    import json
+    import sys
+
+    import torch
+
+    p = argparse.ArgumentParser(description="Score a checkpoint on every real benchmark (codegen_lib.suite).")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data-dir", required=True, help="folder of the release copies (../shared/data/raw)")
+    p.add_argument("--out", required=True, help="JSON file for the results (predictions included)")
+    p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS) + list(PROBE))
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--n-samples", type=int, default=10)
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    from codegen_lib.train import load_checkpoint
+
+    torch.set_num_threads(args.threads)
+    model, tokenizer, info = load_checkpoint(args.checkpoint)
+    corpus = heldout_corpus(args.data_dir, seed=(info.get("train_config") or {}).get("seed") or 0)
+    table = {**SETS, **PROBE}
+    res = evaluate_suite(model, tokenizer, corpus, {s: table[s] for s in args.sets}, limit=args.limit,
+                         n_samples=args.n_samples)
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump({"checkpoint": str(args.checkpoint), "results": res}, f, indent=1)
+    for name, r in res.items():
+        print(name, r["rows"], json.dumps(r["metrics"]), f"{r['seconds']}s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

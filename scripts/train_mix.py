@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     train_cfg = TrainConfig.preset(args.train_preset or args.preset, seed=args.seed, max_steps=args.max_steps,
                                    epochs=1000, patience=None, **train_over)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "run.json").write_text(json.dumps({"dataset": "mix" if args.task == "mix" else "mix-denoise",
+                                              "data_dir": args.data_dir, "max_rows": None}, indent=2))
     (out / "recipe.json").write_text(json.dumps({"argv": sys.argv, "model": model_cfg.to_dict(),
                                                  "train": train_cfg.to_dict()}, indent=1, default=str))
     print(f"{'resuming' if resume else 'training'} {args.preset} on mix: {len(corpus['train'])} rows, "
