@@ -186,6 +186,9 @@ def _add_reproduce_parsers(sub) -> None:
     o.add_argument("--xlcost-dir", default=None,
                    help="the local XLCoST release (e.g. ../shared/data/raw/xlcost) for the real 887-program "
                         "test set; unset = that row is skipped")
+    o.add_argument("--real-data-dir", default=None,
+                   help="the release copies (e.g. ../shared/data/raw): score the real-data suite instead "
+                        "(MBPP, HumanEval, CoNaLa, XLCoST, Django, GfG, tasks; pass@10 from --num-samples)")
     o.add_argument("--num-samples", type=int, default=5, help="samples per task for pass@5 (temperature 0.8)")
     o.add_argument("--humaneval-limit", type=int, default=None, help="only the first N HumanEval problems")
     o.add_argument("--no-humaneval", action="store_true", help="skip HumanEval")
@@ -441,7 +444,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             runs, out, xlcost_dir=args.xlcost_dir, n_samples=args.num_samples, limit=args.limit,
             humaneval=not args.no_humaneval, humaneval_limit=args.humaneval_limit, threads=args.threads,
             progress=progress, codebert=not args.no_codebert, train_machine=args.train_machine,
-            training_data=args.training_data,
+            training_data=args.training_data, real_data_dir=args.real_data_dir,
             device=_device(args.device))
     else:
         out = Path(args.out or "runs/full")

@@ -526,6 +526,62 @@ def results_table_markdown(rows: Sequence[dict]) -> str:
     return "\n".join(lines + notes) + "\n"
 
 
+# The goals of the real-data model (issue 11): (eval set, metric key, threshold, what the goal says)
+GOALS = (
+    ("mbpp/test", "pass@1", 0.01, "MBPP test pass@1 >= 1% (5 problems)"),
+    ("humaneval/test", "solved", 1, "HumanEval: at least 1 problem solved (pass@1 greedy)"),
+    ("conala/validation", "conala_bleu", 15.0, "CoNaLa BLEU (its tokenization) >= 15"),
+    ("xlcost/test", "xlcost_bleu", 10.0, "XLCoST-style BLEU >= 10"),
+    ("django/test", "exact_match", 0.50, "Django exact match >= 50%"),
+    ("tasks/test", "pass@1", 0.95, "tasks test pass@1 >= 0.95"),
+    ("tasks/test_unseen", "pass@1", 0.10, "tasks test_unseen pass@1 >= 0.10"),
+    ("*", "syntax_validity", 0.90, "syntax validity >= 90% on every set"),
+)
+
+
+def goals(rows: Sequence[dict]) -> list[dict]:
+    """Each goal of :data:`GOALS` against every label's rows: the measured value and met / missed."""
+    out = []
+    for label in dict.fromkeys(r.get("label") for r in rows):
+        mine = {r.get("eval_set"): r.get("metrics", {}) for r in rows if r.get("label") == label}
+        for eval_set, key, threshold, text in GOALS:
+            sets = [s for s in mine if eval_set == "*" or s == eval_set]
+            for s in sets:
+                value = mine[s].get(key)
+                if isinstance(value, (int, float)):
+                    out.append({"label": label, "goal": text, "eval_set": s, "metric": key, "value": value,
+                                "threshold": threshold, "met": value >= threshold})
+    return out
+
+
+def goals_markdown(goal_rows: Sequence[dict]) -> str:
+    if not goal_rows:
+        return ""
+    lines = ["", "## Goals", "", "| model | goal | set | measured | met |", "|---|---|---|---|---|"]
+    for g in goal_rows:
+        v = g["value"]
+        shown = f"{v:.3f}" if isinstance(v, float) and v < 1.5 else f"{v:.2f}" if isinstance(v, float) else str(v)
+        lines.append(f"| {g['label']} | {g['goal']} | {g['eval_set']} | {shown} | {'yes' if g['met'] else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
+def examples_markdown(examples: Mapping[str, list[dict]]) -> str:
+    out = []
+    for label, picks in examples.items():
+        if not picks:
+            continue
+        out += ["", f"## MBPP test, side by side: `{label}`", "",
+                "Ten problems chosen by a fixed rule (`codegen_lib.suite.side_by_side`): the first five solved in "
+                "task order, then failures at evenly spaced positions of the test set. Status is the sandbox's "
+                "verdict on the greedy program.", ""]
+        for p in picks:
+            out += [f"### {p['prompt'].splitlines()[0][:100]}", "",
+                    f"status: **{p['status']}**; parses: {'yes' if p['parses'] else 'no'}", "",
+                    "generated:", "", "```python", p["hypothesis"].rstrip(), "```", "", "reference:", "",
+                    "```python", p["reference"].rstrip(), "```", ""]
+    return "\n".join(out) + ("\n" if out else "")
+
+
 def write_results_table(rows: Sequence[dict], out_dir: str | os.PathLike, *,
                         save_predictions: bool = False) -> dict[str, Path]:
     """Write ``results.json`` and ``results.md`` (chapter 09 reads either) into ``out_dir``.
@@ -544,13 +600,20 @@ def write_results_table(rows: Sequence[dict], out_dir: str | os.PathLike, *,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "results.json", "markdown": out / "results.md"}
+    from codegen_lib.suite import side_by_side
+
+    examples = {r.get("label", "model"): side_by_side(r) for r in rows
+                if r.get("dataset") == "mbpp" and r.get("split") == "test" and r.get("statuses")}
     body = {
-        "results": [{k: v for k, v in r.items() if k != "predictions"} for r in rows],
+        "results": [{k: v for k, v in r.items() if k not in ("predictions", "statuses")} for r in rows],
+        "goals": goals(rows),
+        "mbpp_side_by_side": examples,
         "report_table_5_1": [dict(r) for r in REPORT_TABLE_5_1],
         "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     paths["json"].write_text(json.dumps(body, indent=2, default=str) + "\n", encoding="utf-8")
-    paths["markdown"].write_text(results_table_markdown(rows), encoding="utf-8")
+    paths["markdown"].write_text(results_table_markdown(rows) + goals_markdown(body["goals"])
+                                 + examples_markdown(examples), encoding="utf-8")
     if save_predictions:
         pred_dir = out / "predictions"
         for r in rows:

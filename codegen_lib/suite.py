@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 from codegen_lib import metrics
 
-__all__ = ["SETS", "PROBE", "evaluate_suite", "heldout_corpus", "results_rows"]
+__all__ = ["SETS", "PROBE", "evaluate_suite", "heldout_corpus", "results_rows", "side_by_side"]
 
 # set -> (split of the mix corpus, kind, max_new_tokens)
 SETS: dict[str, tuple[str, str, int]] = {
@@ -69,6 +69,7 @@ def _pass(samples: list[list[str]], tests: list[str], ks: Sequence[int], timeout
     correct = [sum(s == "pass" for s in statuses[i * n : (i + 1) * n]) for i in range(len(samples))]
     out = {f"pass@{k}": sum(metrics.pass_at_k(n, c, k) for c in correct) / len(correct) for k in ks if k <= n}
     out["solved"] = sum(c > 0 for c in correct)
+    out["_statuses"] = statuses if n == 1 else None
     return out
 
 
@@ -111,13 +112,16 @@ def evaluate_suite(
         use = greedy if (greedy_only or kind in ("pass", "humaneval")) else beam
         hyps = _generate(model, tokenizer, prompts, batch_size=batch_size if use is greedy else 8, **use)
         m: dict = {}
+        statuses = None
         if kind in ("pass", "humaneval"):
             if kind == "humaneval":
                 programs = [[build_program(p, completion_from_generation(p, h))[0]] for p, h in zip(problems, hyps)]
                 tests = [build_program(p, "")[1] for p in problems]
             else:
                 programs = [[h] for h in hyps]
-            m.update(_pass(programs, tests, (1,), timeout))
+            greedy_res = _pass(programs, tests, (1,), timeout)
+            statuses = greedy_res.pop("_statuses")
+            m.update(greedy_res)
             if n_samples > 1 and not greedy_only and name in SAMPLED:
                 per_seed = [_generate(model, tokenizer, prompts, batch_size=batch_size, strategy="sample",
                                       temperature=temperature, max_new_tokens=max_new, seed=j)
@@ -127,6 +131,7 @@ def evaluate_suite(
                     samples = [[build_program(p, completion_from_generation(p, s))[0] for s in per]
                                for p, per in zip(problems, samples)]
                 sampled = _pass(samples, tests, (1, 10), timeout)
+                sampled.pop("_statuses")
                 m["pass@10"] = sampled.get("pass@10")
                 m["pass@1_sampled"] = sampled["pass@1"]
                 m["solved_by_any_sample"] = sampled["solved"]
@@ -146,6 +151,7 @@ def evaluate_suite(
                                    if name in SAMPLED and n_samples > 1 and not greedy_only else {})},
             "metrics": m,
             "predictions": [{"prompt": p, "reference": r, "hypothesis": h} for p, r, h in zip(prompts, refs, hyps)],
+            "statuses": statuses if kind in ("pass", "humaneval") else None,
             "seconds": round(time.perf_counter() - t0, 1),
         }
     return results
@@ -189,12 +195,29 @@ def results_rows(results: dict) -> list[dict]:
     for name, r in results.items():
         dataset, _, split = name.partition("_")
         rows.append({
-            "dataset": dataset, "split": {"test": "test", "val": "validation", "unseen": "test_unseen"}.get(split, split),
+            "dataset": dataset, "split": {"": "test", "val": "validation", "unseen": "test_unseen"}.get(split, split),
             "sizes": {"examples": r["rows"]}, "metrics": r["metrics"], "decoding": r["decoding"],
             "sacrebleu_signature": metrics.bleu(["a"], ["a"])["signature"], "machine": machine,
-            "time": {"seconds": r["seconds"]}, "predictions": r["predictions"],
+            "time": {"seconds": r["seconds"]}, "predictions": r["predictions"], "statuses": r.get("statuses"),
         })
     return rows
+
+
+def side_by_side(row: dict, n: int = 10, solved_first: int = 5) -> list[dict]:
+    """``n`` problems of a pass row (MBPP test) for the results page, chosen by a fixed rule, not by hand:
+    the first ``solved_first`` solved problems in the set's order, then failures at evenly spaced positions
+    of the set (so typical failures, not the first few), ``n`` in all, back in the set's order."""
+    statuses = row.get("statuses") or []
+    preds = row.get("predictions") or []
+    if not statuses or len(statuses) != len(preds):
+        return []
+    solved = [i for i, s in enumerate(statuses) if s == "pass"][:solved_first]
+    failed = [i for i, s in enumerate(statuses) if s != "pass"]
+    k = n - len(solved)
+    picks = [failed[round(j * (len(failed) - 1) / max(k - 1, 1))] for j in range(k)] if failed and k > 0 else []
+    chosen = sorted(set(solved + picks))
+    return [{**preds[i], "index": i, "status": statuses[i],
+             "parses": metrics.is_valid_python(preds[i]["hypothesis"])} for i in chosen]
 
 
 def main(argv=None) -> int:

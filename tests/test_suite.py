@@ -46,3 +46,50 @@ def test_suite_scores_what_generate_returns(monkeypatch):
     assert res["django_test"]["metrics"]["exact_match"] == 0.5
     assert res["conala_val"]["decoding"]["strategy"] == "beam"
     assert res["mbpp_test"]["decoding"]["strategy"] == "greedy"
+
+
+def test_side_by_side_rule():
+    from codegen_lib.suite import side_by_side
+
+    statuses = ["fail"] * 20
+    for i in (3, 7, 8, 15, 16, 19):
+        statuses[i] = "pass"
+    preds = [{"prompt": f"p{i}", "reference": "x = 1\n", "hypothesis": "x = (" if i % 2 else "x = 2\n"}
+             for i in range(20)]
+    picks = side_by_side({"statuses": statuses, "predictions": preds})
+    idx = [p["index"] for p in picks]
+    assert idx == sorted(idx) and len(idx) == 10
+    assert [i for i in idx if statuses[i] == "pass"] == [3, 7, 8, 15, 16]  # the first five solved
+    assert idx[0] == 0 and 18 in idx  # failures spread from the first to the last
+    assert all(p["parses"] is (p["index"] % 2 == 0) for p in picks)
+    assert side_by_side({"statuses": None, "predictions": preds}) == []
+
+
+def test_results_rows_goals_and_files(tmp_path, monkeypatch):
+    from codegen_lib import experiments
+    from codegen_lib.suite import results_rows
+
+    res = {
+        "mbpp_test": {"rows": 2, "metrics": {"pass@1": 0.5, "syntax_validity": 1.0}, "decoding": {},
+                      "predictions": [{"prompt": "a", "reference": "r", "hypothesis": "h"}] * 2,
+                      "statuses": ["pass", "fail"], "seconds": 1.0},
+        "humaneval": {"rows": 1, "metrics": {"pass@1": 0.0, "solved": 0, "syntax_validity": 0.5}, "decoding": {},
+                      "predictions": [], "statuses": ["fail"], "seconds": 1.0},
+        "conala_val": {"rows": 1, "metrics": {"conala_bleu": 16.0, "syntax_validity": 0.8}, "decoding": {},
+                       "predictions": [], "seconds": 1.0},
+    }
+    rows = results_rows(res)
+    for r in rows:
+        r["label"] = "m"
+        r["eval_set"] = f"{r['dataset']}/{r['split']}"
+    assert [r["eval_set"] for r in rows] == ["mbpp/test", "humaneval/test", "conala/validation"]
+    g = {(x["eval_set"], x["metric"]): x["met"] for x in experiments.goals(rows)}
+    assert g[("mbpp/test", "pass@1")] is True and g[("humaneval/test", "solved")] is False
+    assert g[("conala/validation", "conala_bleu")] is True and g[("conala/validation", "syntax_validity")] is False
+    paths = experiments.write_results_table(rows, tmp_path)
+    import json
+
+    body = json.loads(paths["json"].read_text())
+    assert "predictions" not in body["results"][0] and body["mbpp_side_by_side"]["m"][0]["status"] == "pass"
+    md = paths["markdown"].read_text()
+    assert "## Goals" in md and "side by side" in md and "| m | CoNaLa BLEU" in md
