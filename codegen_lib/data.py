@@ -55,6 +55,8 @@ __all__ = [
     "length_summary",
     "truncation_counts",
     "examples",
+    "shared_data_dir",
+    "real_prompts",
 ]
 
 log = logging.getLogger(__name__)
@@ -732,3 +734,34 @@ def examples(dd: Mapping[str, Dataset], split: str = "train", n: int = 3, seed: 
     ds = dd[split]
     idx = sorted(random.Random(seed).sample(range(len(ds)), min(n, len(ds))))
     return [ds[i] for i in idx]
+
+
+def shared_data_dir() -> Path | None:
+    """The folder of the release copies (``raw/`` of ``../shared/data``, or ``$CODEGEN_SHARED_DATA/raw``),
+    or None when it is not there (on Colab, say). Chapters use it to prefer local copies over the hub."""
+    import os
+
+    base = os.environ.get("CODEGEN_SHARED_DATA")
+    root = Path(base) if base else Path(__file__).resolve().parents[2] / "shared" / "data"
+    raw = root / "raw"
+    return raw if raw.is_dir() else None
+
+
+def real_prompts(names: Sequence[str] = ("mbpp", "conala"), split: str = "validation", n: int = 8) -> list[dict]:
+    """The first ``n`` rows of ``split`` of each real corpus in ``names`` (local copies, else the hub), for
+    chapters that show the model on real requests; corpora that cannot be loaded are skipped."""
+    from codegen_lib.hub import HubError
+
+    raw = shared_data_dir()
+    folders = {"mbpp": "mbpp", "conala": "conala", "gfg": "transcoder_gfg", "django": "django"}
+    rows: list[dict] = []
+    for name in names:
+        path = raw / folders[name] if raw is not None else None
+        try:
+            dd = load_corpus(name, data_dir=path if path is not None and path.is_dir() else None)
+        except (HubError, ValueError, FileNotFoundError) as err:
+            log.info("real_prompts: %s not available (%s)", name, err)
+            continue
+        if split in dd:
+            rows += [dict(r) for r in dd[split].select(range(min(n, len(dd[split]))))]
+    return rows

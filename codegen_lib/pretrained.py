@@ -362,3 +362,45 @@ def average_checkpoints(src: str | os.PathLike, snapshots: Sequence[str | os.Pat
                                                          "format_version")}
     return save_checkpoint(dst, model, tokenizer, train_config=train_cfg, history=hist,
                            extra={**keep, "averaged_from": [str(s) for s in snapshots]})
+
+
+def model_card(model, info: Mapping[str, Any] | None = None):
+    """A one-column table that introduces a model where a chapter first uses it (chapters 07-10).
+
+    Every entry is computed: the architecture from ``model.config``, the parameter count from the weights,
+    and -- when ``info`` (from :func:`load_book_model` or ``load_checkpoint``) points at a training history
+    -- the data, steps, target tokens seen, wall time and throughput of the run that made it.
+    """
+    import pandas as pd
+
+    info = dict(info or {})
+    cfg = model.config
+    rows: dict[str, Any] = {
+        "checkpoint": info.get("name") or Path(str(info.get("path", "?"))).name,
+        "parameters": f"{sum(p.numel() for p in model.parameters()):,}",
+        "encoder / decoder layers": f"{cfg.num_layers} + {cfg.num_layers}",
+        "d_model / heads / d_ff": f"{cfg.d_model} / {cfg.num_heads} / {cfg.d_ff}",
+        "layer norm": "pre-LN" if cfg.norm_first else "post-LN (as the report)",
+        "tied embeddings": "yes" if cfg.tie_embeddings else "no",
+        "vocabulary (byte-level BPE)": f"{cfg.tgt_vocab_size:,}",
+        "max prompt / code tokens": f"{cfg.max_src_len} / {cfg.max_tgt_len}",
+    }
+    if info.get("training_data"):
+        rows["trained on"] = info["training_data"]
+    hist_path = info.get("history_path")
+    if hist_path and Path(hist_path).is_file():
+        hist = json.loads(Path(hist_path).read_text(encoding="utf-8"))
+        steps = hist.get("steps") or []
+        tokens = sum(s.get("tokens", 0) for s in steps)
+        seconds = hist.get("train_time_s") or 0.0
+        if steps:
+            rows["optimizer steps"] = f"{steps[-1]['step']:,}"
+            rows["target tokens seen"] = f"{tokens:,}"
+        if seconds:
+            rows["training wall time"] = f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
+            rows["throughput"] = f"{tokens / seconds:,.0f} target tokens/s"
+        rows["trained on device"] = info.get("train_machine") or hist.get("device", "?")
+        vals = [e.get("val_loss") for e in hist.get("epochs", []) + hist.get("step_val", []) if e.get("val_loss")]
+        if vals:
+            rows["best validation loss"] = f"{min(vals):.3f}"
+    return pd.DataFrame({"value": rows})
