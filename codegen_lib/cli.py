@@ -189,6 +189,8 @@ def _add_reproduce_parsers(sub) -> None:
     o.add_argument("--real-data-dir", default=None,
                    help="the release copies (e.g. ../shared/data/raw): score the real-data suite instead "
                         "(MBPP, HumanEval, CoNaLa, XLCoST, Django, GfG, tasks; pass@10 from --num-samples)")
+    o.add_argument("--sets", nargs="+", default=None, metavar="SET",
+                   help="with --real-data-dir: only these sets of codegen_lib.suite.SETS (e.g. mbpp_test humaneval)")
     o.add_argument("--num-samples", type=int, default=5, help="samples per task for pass@5 (temperature 0.8)")
     o.add_argument("--humaneval-limit", type=int, default=None, help="only the first N HumanEval problems")
     o.add_argument("--no-humaneval", action="store_true", help="skip HumanEval")
@@ -444,7 +446,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             runs, out, xlcost_dir=args.xlcost_dir, n_samples=args.num_samples, limit=args.limit,
             humaneval=not args.no_humaneval, humaneval_limit=args.humaneval_limit, threads=args.threads,
             progress=progress, codebert=not args.no_codebert, train_machine=args.train_machine,
-            training_data=args.training_data, real_data_dir=args.real_data_dir,
+            training_data=args.training_data, real_data_dir=args.real_data_dir, suite_sets=args.sets,
             device=_device(args.device))
     else:
         out = Path(args.out or "runs/full")
@@ -470,6 +472,7 @@ def cmd_results(args: argparse.Namespace) -> int:
     from codegen_lib.experiments import write_results_table
 
     rows: list[dict] = []
+    examples: dict = {}
     for name in args.files:
         path = Path(name)
         if not path.is_file():
@@ -479,7 +482,8 @@ def cmd_results(args: argparse.Namespace) -> int:
         if not isinstance(found, list):
             raise ValueError(f"{path} is not a results.json written by `reproduce` (no 'results' list)")
         rows.extend(found)
-    paths = write_results_table(rows, args.out)
+        examples.update(body.get("mbpp_side_by_side") or {})
+    paths = write_results_table(rows, args.out, side_by_side_examples=examples)
     print(f"wrote {paths['json']} and {paths['markdown']} ({len(rows)} rows)")
     return 0
 

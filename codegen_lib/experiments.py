@@ -312,6 +312,7 @@ def evaluate_offline_suite(
     train_machine: str | None = None,
     device: str = "cpu",
     real_data_dir: str | os.PathLike | None = None,
+    suite_sets: Sequence[str] | None = None,
 ) -> list[dict]:
     """Every evaluation this machine can run for one checkpoint (chapter 09's table); one row per set.
 
@@ -372,7 +373,11 @@ def evaluate_offline_suite(
         with _torch_threads(threads), _quiet_truncation():
             model, tokenizer, _ = load_checkpoint(labels["checkpoint"], map_location=device)
             corpus = heldout_corpus(real_data_dir, seed=seed)
-            sets = SETS if humaneval else {k: v for k, v in SETS.items() if k != "humaneval"}
+            wanted = list(suite_sets) if suite_sets else list(SETS)
+            unknown = sorted(set(wanted) - set(SETS))
+            if unknown:
+                raise ValueError(f"unknown suite sets {unknown}; valid: {sorted(SETS)}")
+            sets = {k: SETS[k] for k in wanted if humaneval or k != "humaneval"}
             res = evaluate_suite(model, tokenizer, corpus, sets, limit=limit, n_samples=max(n_samples, 1),
                                  batch_size=batch_size)
         for row in results_rows(res):
@@ -507,7 +512,7 @@ def results_table_markdown(rows: Sequence[dict]) -> str:
         "are left empty rather than filled with a substitute. `python -m codegen_lib reproduce --scale full` "
         "computes them on a machine with internet.",
     ]
-    if any(r.get("dataset") == "xlcost" and (r.get("training") or {}).get("dataset") not in ("xlcost", "merged")
+    if any(r.get("dataset") == "xlcost" and (r.get("training") or {}).get("dataset") in ("tasks", "stdlib")
            for r in rows):
         notes += [
             "",
@@ -520,9 +525,16 @@ def results_table_markdown(rows: Sequence[dict]) -> str:
             "XLCoST's own training programs, which are not reachable here.",
         ]
     if any(r.get("dataset") == "humaneval" for r in rows):
-        notes += ["", "HumanEval: the models were not trained on docstring-to-body completion, and its prompts "
-                  "exceed their source length; pass@1 near 0 is the honest expectation. Its BLEU is against "
-                  "prompt + canonical solution."]
+        notes += ["", "HumanEval: the prompt is the signature with its docstring, cut at the model's source "
+                  "limit when longer; the model writes a whole function, which replaces the prompt's stub before "
+                  "HumanEval's tests run in the sandbox."]
+    if any((r.get("training") or {}).get("dataset") == "mix" for r in rows):
+        notes += ["", "**mix-trained rows.** The models were trained on the `mix` corpus (chapter 01): XLCoST's "
+                  "*validation* programs are in it, its test programs are not; CoNaLa is scored on the validation "
+                  "split carved from its train set (its test split is held out for an independent evaluation). "
+                  "pass@1 is the greedy program's; pass@10 comes from 10 samples at temperature 0.8 (unbiased "
+                  "estimator); BLEU-type metrics use beam search; `n` is the number of rows scored (a row with "
+                  "fewer rows than its set says so)."]
     return "\n".join(lines + notes) + "\n"
 
 
@@ -583,7 +595,8 @@ def examples_markdown(examples: Mapping[str, list[dict]]) -> str:
 
 
 def write_results_table(rows: Sequence[dict], out_dir: str | os.PathLike, *,
-                        save_predictions: bool = False) -> dict[str, Path]:
+                        save_predictions: bool = False,
+                        side_by_side_examples: Mapping[str, list] | None = None) -> dict[str, Path]:
     """Write ``results.json`` and ``results.md`` (chapter 09 reads either) into ``out_dir``.
 
     ``results.json`` is ``{"results": rows, "report_table_5_1": [...], "generated_at": ISO time}``; every row
@@ -602,8 +615,9 @@ def write_results_table(rows: Sequence[dict], out_dir: str | os.PathLike, *,
     paths = {"json": out / "results.json", "markdown": out / "results.md"}
     from codegen_lib.suite import side_by_side
 
-    examples = {r.get("label", "model"): side_by_side(r) for r in rows
-                if r.get("dataset") == "mbpp" and r.get("split") == "test" and r.get("statuses")}
+    examples = dict(side_by_side_examples or {})  # carried over from results files being merged
+    examples.update({r.get("label", "model"): side_by_side(r) for r in rows
+                     if r.get("dataset") == "mbpp" and r.get("split") == "test" and r.get("statuses")})
     body = {
         "results": [{k: v for k, v in r.items() if k not in ("predictions", "statuses")} for r in rows],
         "goals": goals(rows),

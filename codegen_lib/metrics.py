@@ -320,9 +320,16 @@ def codebleu(hyps: Sequence[str], refs: Sequence[str], *, lang: str = "python") 
 # Syntax validity, exact match, pass@k
 # ----------------------------------------------------------------------------------------------------------------
 def is_valid_python(code: str) -> bool:
-    """True when ``ast.parse`` accepts ``code`` (Python 3 grammar of the running interpreter)."""
+    """True when ``ast.parse`` accepts ``code`` (Python 3 grammar of the running interpreter).
+
+    The parser's own warnings about the code (``SyntaxWarning: invalid escape sequence`` in generated
+    strings, say) are silenced: they describe the untrusted program, not this process."""
+    import warnings
+
     try:
-        ast.parse(code)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: null bytes
         return False
     return True

@@ -30,8 +30,8 @@ __all__ = ["SETS", "PROBE", "evaluate_suite", "heldout_corpus", "results_rows", 
 
 # set -> (split of the mix corpus, kind, max_new_tokens)
 SETS: dict[str, tuple[str, str, int]] = {
-    "mbpp_test": ("test_mbpp", "pass", 256),
-    "humaneval": ("", "humaneval", 256),
+    "mbpp_test": ("test_mbpp", "pass", 192),
+    "humaneval": ("", "humaneval", 192),
     "conala_val": ("validation_conala", "conala", 96),
     "xlcost_test": ("test_xlcost", "xlcost", 256),
     "django_test": ("test_django", "django", 96),

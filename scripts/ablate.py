@@ -21,7 +21,7 @@ OUT = ROOT / "artifacts" / "ablations"
 sys.path.insert(0, str(ROOT / "scripts"))
 
 
-def probe(run_dir: Path, rows: int, threads: int) -> dict:
+def probe(run_dir: Path, rows: int, threads: int, checkpoint: Path | None = None) -> dict:
     import torch
     from datasets import load_from_disk
 
@@ -30,7 +30,7 @@ def probe(run_dir: Path, rows: int, threads: int) -> dict:
 
     torch.set_num_threads(threads)
     corpus = load_from_disk(str(ROOT / "runs" / "data" / "mix"))
-    model, tokenizer, _ = load_checkpoint(run_dir / "last")
+    model, tokenizer, _ = load_checkpoint(checkpoint or run_dir / "last")
     res = evaluate_suite(model, tokenizer, corpus, PROBE, limit=rows, greedy_only=True)
     return {name: r["metrics"] for name, r in res.items()}
 
@@ -58,6 +58,23 @@ def main(argv=None) -> int:
         argv = sys.argv[1:]
     if argv and argv[0] == "--table":
         print(table())
+        return 0
+    if argv and argv[0] == "--probe-checkpoint":  # --probe-checkpoint CKPT NAME [ROWS]: no training
+        ckpt, name = Path(argv[1]), argv[2]
+        rows = int(argv[3]) if len(argv) > 3 else 100
+        history = json.loads(next(p for p in (ckpt / "history.json", ckpt.parent / "history.json")
+                                  if p.is_file()).read_text())
+        steps = history["steps"]
+        config = json.loads((ckpt / "config.json").read_text())
+        tokens = sum(s["tokens"] for s in steps)
+        row = {"name": name, "command": "python scripts/ablate.py " + " ".join(argv),
+               "steps": steps[-1]["step"], "tokens": tokens, "train_time_s": history["train_time_s"],
+               "tokens_per_s": tokens / max(history["train_time_s"], 1e-9),
+               "val_loss": config.get("val_loss") or (history.get("step_val") or [{}])[-1].get("val_loss"),
+               "probe_rows": rows, "probe": probe(ckpt, rows, 2, checkpoint=ckpt)}
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / f"{name}.json").write_text(json.dumps(row, indent=1))
+        print(json.dumps({k: v for k, v in row.items() if k != "probe"}), file=sys.stderr)
         return 0
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name")
