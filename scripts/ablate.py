@@ -35,8 +35,47 @@ def probe(run_dir: Path, rows: int, threads: int, checkpoint: Path | None = None
     return {name: r["metrics"] for name, r in res.items()}
 
 
+def val_loss(checkpoint: Path, threads: int = 2, batch_size: int = 32) -> float:
+    """Token-level cross-entropy (no label smoothing) on the mix's validation split."""
+    import torch
+    import torch.nn.functional as F
+    from datasets import load_from_disk
+
+    from codegen_lib.batching import Seq2SeqCollator
+    from codegen_lib.train import load_checkpoint
+
+    torch.set_num_threads(threads)
+    val = load_from_disk(str(ROOT / "runs" / "data" / "mix"))["validation"]
+    model, tok, _ = load_checkpoint(checkpoint)
+    model.eval()
+    collate = Seq2SeqCollator(tok, model.config.max_src_len, model.config.max_tgt_len)
+    total = count = 0.0
+    with torch.no_grad():
+        for i in range(0, len(val), batch_size):
+            b = collate([val[j] for j in range(i, min(i + batch_size, len(val)))])
+            logits = model(b["src"], b["tgt_in"])  # (B, T, V)
+            loss = F.cross_entropy(logits.flatten(0, 1), b["tgt_out"].flatten(), ignore_index=tok.pad_id,
+                                   reduction="sum")
+            total += loss.item()
+            count += (b["tgt_out"] != tok.pad_id).sum().item()
+    return total / count
+
+
+def average(run_dir: Path, k: int) -> dict:
+    """Average the last ``k`` snapshots of a run into RUN/averaged-K; compare validation losses with last."""
+    from codegen_lib.pretrained import average_checkpoints
+
+    last = run_dir / "last" / "model.safetensors"  # the final step, which no snapshot copied yet
+    snaps = sorted((run_dir / "snapshots").glob("step-*.safetensors"))
+    snaps = (snaps + [last])[-k:] if last.is_file() else snaps[-k:]
+    dst = run_dir / f"averaged-{k}"
+    average_checkpoints(run_dir / "last", snaps, dst)
+    return {"snapshots": [p.name for p in snaps], "val_loss_last": val_loss(run_dir / "last"),
+            "val_loss_averaged": val_loss(dst), "averaged": str(dst)}
+
+
 def table() -> str:
-    rows = [json.loads(p.read_text()) for p in sorted(OUT.glob("*.json"))]
+    rows = [r for p in sorted(OUT.glob("*.json")) if "probe" in (r := json.loads(p.read_text()))]
     cols = ["val_loss", "mbpp_val pass@1", "gfg_val pass@1", "tasks_val pass@1", "conala_val BLEU",
             "django_val EM", "code_val BLEU", "syntax (mean)"]
     lines = ["| ablation | " + " | ".join(["steps", "tokens", "wall s", "tok/s"] + cols) + " | command |",
@@ -58,6 +97,12 @@ def main(argv=None) -> int:
         argv = sys.argv[1:]
     if argv and argv[0] == "--table":
         print(table())
+        return 0
+    if argv and argv[0] == "--average":  # --average RUN_DIR K: checkpoint averaging, judged on val loss
+        out = average(Path(argv[1]), int(argv[2]))
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / f"averaging-{Path(argv[1]).name}-{argv[2]}.json").write_text(json.dumps(out, indent=1))
+        print(json.dumps(out))
         return 0
     if argv and argv[0] == "--probe-checkpoint":  # --probe-checkpoint CKPT NAME [ROWS]: no training
         ckpt, name = Path(argv[1]), argv[2]
