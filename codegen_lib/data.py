@@ -323,14 +323,15 @@ def _alpaca_files(data_dir: Path) -> list[Path]:
 # ----------------------------------------------------------------------------------------------------------------
 # Loaders
 # ----------------------------------------------------------------------------------------------------------------
-def _to_dataset_dict(split_rows: Mapping[str, list[dict]]) -> DatasetDict:
-    from datasets import Dataset, DatasetDict
+def _to_dataset_dict(split_rows: Mapping[str, list[dict]], columns: Sequence[str] = COLUMNS) -> DatasetDict:
+    from datasets import Dataset, DatasetDict, Features, Value
 
+    features = Features({c: Value("string") for c in columns})
     out = {}
     for name, rows in split_rows.items():
         if not rows:
             raise ValueError(f"split {name!r} is empty after loading; refusing to return an empty set")
-        out[name] = Dataset.from_dict({c: [r[c] for r in rows] for c in COLUMNS})
+        out[name] = Dataset.from_dict({c: [r[c] for r in rows] for c in columns}, features=features)
     return DatasetDict(out)
 
 
@@ -456,16 +457,9 @@ def _check_generated(dd: DatasetDict, name: str, report: MalformedRowReport) -> 
 
 
 def _to_dataset_dict_with_tests(split_rows: Mapping[str, list[dict]]) -> DatasetDict:
-    from datasets import Dataset, DatasetDict, Features, Value
-
-    cols = COLUMNS + TEST_COLUMNS
-    features = Features({c: Value("string") for c in cols})
-    out = {}
-    for name, rows in split_rows.items():
-        if not rows:
-            raise ValueError(f"split {name!r} is empty after loading; refusing to return an empty set")
-        out[name] = Dataset.from_dict({c: [r.get(c, "") for r in rows] for c in cols}, features=features)
-    return DatasetDict(out)
+    """Like :func:`_to_dataset_dict`, with the ``tests`` / ``entry_point`` columns ("" where a row has none)."""
+    return _to_dataset_dict({s: [{**dict.fromkeys(TEST_COLUMNS, ""), **r} for r in rows]
+                             for s, rows in split_rows.items()}, COLUMNS + TEST_COLUMNS)
 
 
 def _local(data_dir, name: str) -> Path:

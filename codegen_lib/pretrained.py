@@ -310,15 +310,24 @@ def export_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, dtype: 
         extra: more JSON-safe fields for ``config.json`` (e.g. the training machine).
     Returns the path of the exported checkpoint.
     """
-    import json
 
     import torch
 
-    from codegen_lib.train import TrainConfig, load_checkpoint, save_checkpoint
+    from codegen_lib.train import load_checkpoint
 
     if dtype not in ("float16", "bfloat16"):
         raise ValueError(f"dtype must be 'float16' or 'bfloat16', got {dtype!r}")
     model, tokenizer, info = load_checkpoint(src)
+    model.to(getattr(torch, dtype))
+    return _save_derived(dst, model, tokenizer, info, history,
+                         {"weights_dtype": dtype, "exported_from": str(info["path"]), **(extra or {})})
+
+
+def _save_derived(dst, model, tokenizer, info: Mapping[str, Any], history, extra: Mapping[str, Any]) -> Path:
+    """Save ``model`` as a new checkpoint made from the checkpoint ``info`` describes: its train config, its
+    labels, and its history (``history``, else the one beside it)."""
+    from codegen_lib.train import TrainConfig, save_checkpoint
+
     ckpt = Path(info["path"])
     if history is None:
         history = next((p for p in (ckpt / "history.json", ckpt.parent / "history.json") if p.is_file()), None)
@@ -326,9 +335,7 @@ def export_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, dtype: 
     train_cfg = TrainConfig.from_dict(info["train_config"]) if info.get("train_config") else None
     keep = {k: v for k, v in info.items() if k not in ("model_config", "train_config", "tokenizer", "path",
                                                          "format_version")}
-    model.to(getattr(torch, dtype))
-    return save_checkpoint(dst, model, tokenizer, train_config=train_cfg, history=hist,
-                           extra={**keep, "weights_dtype": dtype, "exported_from": str(ckpt), **(extra or {})})
+    return save_checkpoint(dst, model, tokenizer, train_config=train_cfg, history=hist, extra={**keep, **extra})
 
 
 def average_checkpoints(src: str | os.PathLike, snapshots: Sequence[str | os.PathLike],
@@ -343,7 +350,7 @@ def average_checkpoints(src: str | os.PathLike, snapshots: Sequence[str | os.Pat
     import torch
     from safetensors.torch import load_model
 
-    from codegen_lib.train import TrainConfig, load_checkpoint, save_checkpoint
+    from codegen_lib.train import load_checkpoint
 
     if not snapshots:
         raise ValueError("average_checkpoints needs at least one snapshot")
@@ -354,14 +361,7 @@ def average_checkpoints(src: str | os.PathLike, snapshots: Sequence[str | os.Pat
         for k, v in model.state_dict().items():
             total[k] += v.float()
     model.load_state_dict({k: v / len(snapshots) for k, v in total.items()})
-    ckpt = Path(info["path"])
-    hist_path = next((p for p in (ckpt / "history.json", ckpt.parent / "history.json") if p.is_file()), None)
-    hist = json.loads(hist_path.read_text(encoding="utf-8")) if hist_path else None
-    train_cfg = TrainConfig.from_dict(info["train_config"]) if info.get("train_config") else None
-    keep = {k: v for k, v in info.items() if k not in ("model_config", "train_config", "tokenizer", "path",
-                                                         "format_version")}
-    return save_checkpoint(dst, model, tokenizer, train_config=train_cfg, history=hist,
-                           extra={**keep, "averaged_from": [str(s) for s in snapshots]})
+    return _save_derived(dst, model, tokenizer, info, None, {"averaged_from": [str(s) for s in snapshots]})
 
 
 def model_card(model, info: Mapping[str, Any] | None = None):

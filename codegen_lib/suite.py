@@ -52,12 +52,10 @@ PROBE: dict[str, tuple[str, str, int]] = {
 
 
 def _generate(model, tokenizer, prompts: list[str], batch_size: int = 32, **decoding) -> list[str]:
-    from codegen_lib.decode import generate
+    """``codegen_lib.evaluate``'s batched decoding, without a progress bar."""
+    from codegen_lib.evaluate import _generate as batched
 
-    out: list[str] = []
-    for start in range(0, len(prompts), batch_size):
-        out.extend(generate(model, tokenizer, prompts[start : start + batch_size], **decoding))
-    return out
+    return batched(model, tokenizer, prompts, decoding, batch_size=batch_size, desc="", progress=False)
 
 
 def _pass(samples: list[list[str]], tests: list[str], ks: Sequence[int], timeout: float) -> dict:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from test_readme import shell_substitutions  # the same bash rule as the README's quick-start
 
 import codegen_lib.train as train_mod
 from codegen_lib.cli import build_parser, main
@@ -159,22 +160,6 @@ def test_evaluate_scores_a_split(run_dir, tmp_path, capsys):
 
 # ---- a newcomer's path (issue 14)
 
-def _shell_substitutions(line: str) -> list[str]:
-    """Backticks and ``$(`` outside single quotes: what bash would run as commands (tests/test_readme.py)."""
-    found, quote, i = [], None, 0
-    while i < len(line):
-        ch = line[i]
-        if quote != "'" and ch == "\\":
-            i += 2
-            continue
-        if ch in "'\"" and quote in (None, ch):
-            quote = None if quote else ch
-        elif quote != "'" and (ch == "`" or line.startswith("$(", i)):
-            found.append(line[i:i + 12])
-        i += 1
-    return found
-
-
 def help_examples() -> list[str]:
     """The epilog's example command lines, with backslash continuations joined."""
     from codegen_lib.cli import EPILOG
@@ -192,7 +177,7 @@ def test_help_examples_paste_into_bash_and_parse():
     assert len(examples) >= 10 and all("\\" not in e for e in examples)  # continuations joined
     parser = build_parser()
     for example in examples:
-        assert not _shell_substitutions(example), f"bash would substitute a command in: {example}"
+        assert not shell_substitutions(example), f"bash would substitute a command in: {example}"
         argv = shlex.split(example, comments=True)
         if argv[:3] == ["accelerate", "launch", "-m"]:
             argv = ["codegen", *argv[4:]]

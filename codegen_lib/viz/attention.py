@@ -32,6 +32,16 @@ from codegen_lib.viz._common import (
 )
 
 
+def _token_axes(ax, shape, xlabels, ylabels, xname: str, yname: str) -> None:
+    """One tick per token on both axes of a (queries, keys) matrix, sized to fit, and the axis names."""
+    ax.set_xticks(range(shape[1]))
+    ax.set_yticks(range(shape[0]))
+    ax.set_xticklabels(xlabels, rotation=90, fontsize=_tick_fontsize(shape[1]), parse_math=False)
+    ax.set_yticklabels(ylabels, fontsize=_tick_fontsize(shape[0]), parse_math=False)
+    ax.set_xlabel(xname)
+    ax.set_ylabel(yname)
+
+
 def plot_attention(weights: Any, query_tokens: Sequence[str] | None = None,
                    key_tokens: Sequence[str] | None = None, *, title: str | None = None, ax=None,
                    cmap: str = "viridis", annotate: bool | None = None, colorbar: bool = True,
@@ -55,12 +65,7 @@ def plot_attention(weights: Any, query_tokens: Sequence[str] | None = None,
     else:
         fig = ax.figure
     im = ax.imshow(w, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
-    ax.set_xticks(range(w.shape[1]))
-    ax.set_yticks(range(w.shape[0]))
-    ax.set_xticklabels(xlabels, rotation=90, fontsize=_tick_fontsize(w.shape[1]), parse_math=False)
-    ax.set_yticklabels(ylabels, fontsize=_tick_fontsize(w.shape[0]), parse_math=False)
-    ax.set_xlabel("key (attended to)")
-    ax.set_ylabel("query (attending)")
+    _token_axes(ax, w.shape, xlabels, ylabels, "key (attended to)", "query (attending)")
     if title:
         ax.set_title(title)
     if annotate is None:
@@ -109,12 +114,7 @@ def plot_mask(mask: Any, query_tokens: Sequence[str] | None = None, key_tokens: 
         fig = ax.figure
     blocked, allowed = "#d9d9d9", "#2b8cbe"
     ax.imshow(arr, cmap=ListedColormap([blocked, allowed]), vmin=0, vmax=1, interpolation="nearest")
-    ax.set_xticks(range(arr.shape[1]))
-    ax.set_yticks(range(arr.shape[0]))
-    ax.set_xticklabels(xlabels, rotation=90, fontsize=_tick_fontsize(arr.shape[1]), parse_math=False)
-    ax.set_yticklabels(ylabels, fontsize=_tick_fontsize(arr.shape[0]), parse_math=False)
-    ax.set_xlabel("key")
-    ax.set_ylabel("query")
+    _token_axes(ax, arr.shape, xlabels, ylabels, "key", "query")
     if max(arr.shape) <= 16:
         for i in range(arr.shape[0]):
             for j in range(arr.shape[1]):
