@@ -333,7 +333,7 @@ def main(argv=None) -> int:
         run_train("long/warmup", recipe, rows, tokenizer, work / "long-warm", warm, args, data=denoise_rows(rows, args.seed))
         model = load_run(work / "long-warm")
         steps -= warm
-    args.warmup = max(args.warmup, 1000)
+    args.warmup = max(200, min(1000, steps // 10))
     history, info = run_train("long", recipe, rows, tokenizer, work / "long", steps, args, model=model)
     results["long"] = {"recipe": chosen, **info}
     save_results()
