@@ -198,10 +198,11 @@ def _github(repo: tuple[str, str, str], rel: str) -> Download:
     return Download("github", f"{name}/{commit}/{quote(path)}")
 
 
-def load_pins(path: Path = PINS_FILE) -> dict[str, str]:
-    """``{dest: sha256}`` from the pins file (``<sha256>  <dest>`` lines; ``#`` starts a comment)."""
+def load_pins(path: Path | None = None) -> dict[str, str]:
+    """``{dest: sha256}`` from the pins file (default :data:`PINS_FILE`; ``<sha256>  <dest>`` lines, ``#``
+    starts a comment)."""
     pins = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in (path or PINS_FILE).read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         digest, dest = line.split(maxsplit=1)
