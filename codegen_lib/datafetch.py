@@ -49,7 +49,11 @@ Sources, their published layout, and what the fetcher does with it:
 **Checksums.** ``data_pins.sha256`` (beside this module) pins every file written. For the files kept as
 published it is the upstream file's digest (computed from ``../shared``, byte-identical to upstream per its
 PROVENANCE files). For the two converted files it is the digest of the converted file (the hub's parquet bytes
-are not reproducible here; a corrupted parquet fails to parse or converts to a file that fails its pin).
+are not reproducible here; a corrupted parquet fails to parse or converts to a file that fails its pin). That
+the hub holds the same rows as ``../shared`` was checked where it could be: built with the card's features,
+``../shared``'s MBPP splits have exactly the card's ``num_bytes`` (176,879 / 244,104 / 42,405 / 4,550); for
+CoNaLa only the row count (2,379) could be compared. The converters are tested to give back the release files
+byte for byte from parquet files in the hub's schema (tests/test_datafetch.py).
 
 **Atomic writes.** Each download goes to a temporary file and each output is written to a temporary file in
 its folder, renamed into place only after its digest matches. A failed, partial or corrupted download leaves
