@@ -391,3 +391,26 @@ def test_an_unwritable_data_dir_is_a_usage_error(tmp_path):
         datafetch.fetch(blocker / "raw", ["django"])
     assert type(info.value) is FetchError and info.value.exit_code == 2
     assert "cannot create the data dir" in str(info.value)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The Pages workflow and the README
+# ----------------------------------------------------------------------------------------------------------------
+def test_pages_workflow_installs_bubblewrap_and_fetches_before_the_build():
+    yaml = pytest.importorskip("yaml")
+    text = (REPO / ".github" / "workflows" / "book.yml").read_text(encoding="utf-8")
+    runs = [step.get("run", "") for step in yaml.safe_load(text)["jobs"]["build"]["steps"]]
+    install = next(i for i, r in enumerate(runs) if "apt-get install -y -q bubblewrap" in r)
+    fetch = next(i for i, r in enumerate(runs) if "codegen data fetch" in r)
+    build = runs.index("bash scripts/build_book.sh")
+    assert install < fetch < build
+    assert "apparmor_restrict_unprivileged_userns=0" in runs[install]
+    comments = "\n".join(x for x in text.splitlines() if x.lstrip().startswith("#"))
+    assert "AppArmor" in comments and "actions/runner-images#10443" in comments  # says whether, and cites
+
+
+def test_readme_names_bubblewrap_and_documents_the_fetch_command():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    prereq = readme.split("## Prerequisites", 1)[1].split("\n## ", 1)[0]
+    assert "bubblewrap" in prereq and "skip" in prereq
+    assert "codegen data fetch" in readme and datafetch.HUB_URL_ENV in readme and datafetch.GITHUB_URL_ENV in readme
