@@ -10,18 +10,14 @@ its absence is a failure. The error-path tests use small synthetic files and run
 from __future__ import annotations
 
 import filecmp
-import functools
 import hashlib
-import http.server
-import json
 import os
-import shutil
 import socket
-import threading
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from fake_sources import FakeServer, place, serve_shared
 
 from codegen_lib import datafetch
 from codegen_lib.datafetch import ChecksumError, FetchError, NetworkError
@@ -29,99 +25,6 @@ from codegen_lib.datafetch import ChecksumError, FetchError, NetworkError
 REPO = Path(__file__).resolve().parents[1]
 SHARED_RAW = Path(os.environ.get("CODEGEN_SHARED_DATA", REPO.parent / "shared" / "data")) / "raw"
 IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# The fake server
-# ----------------------------------------------------------------------------------------------------------------
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves ``directory``; records every request; cuts the body of paths in ``server.cut`` in half."""
-
-    def log_message(self, *args):  # quiet
-        pass
-
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        path = unquote(self.path)
-        self.server.requests.append(path)
-        if path in self.server.cut:
-            data = Path(self.translate_path(self.path)).read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data[: len(data) // 2])
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)  # the server goes away mid-body
-            self.close_connection = True
-            return
-        super().do_GET()
-
-
-class FakeServer:
-    """A threaded HTTP server on 127.0.0.1 serving ``root``; ``hub`` and ``github`` are the two base URLs."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        handler = functools.partial(_Handler, directory=str(root))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.requests = []
-        self.httpd.cut = set()
-        port = self.httpd.server_address[1]
-        self.hub = f"http://127.0.0.1:{port}/hf"
-        self.github = f"http://127.0.0.1:{port}/gh"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def requests(self) -> list[str]:
-        return self.httpd.requests
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def _place(root: Path, download: datafetch.Download) -> Path:
-    """The file under ``root`` that the server serves for ``download`` (created folders included)."""
-    path = root / ("hf" if download.host == "hub" else "gh") / unquote(download.path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _write_parquet(path: Path, rows: list[dict], schema) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
-
-
-def _serve_shared(root: Path) -> None:
-    """Lay out copies of ../shared/data/raw under ``root`` as every source publishes them."""
-    import pyarrow as pa
-
-    from codegen_lib.real_corpora import CONALA_HUB, MBPP_HUB, mbpp_split
-
-    for target in datafetch.plan():
-        if target.convert is None:
-            shutil.copyfile(SHARED_RAW / target.dest, _place(root, target.downloads[0]))
-    # MBPP: the hub's "full" config, one parquet file per split, columns in the card's order
-    records = [json.loads(x) for x in (SHARED_RAW / "mbpp" / "mbpp.jsonl").read_text("utf-8").splitlines()]
-    schema = pa.schema([("task_id", pa.int32()), ("text", pa.string()), ("code", pa.string()),
-                        ("test_list", pa.list_(pa.string())), ("test_setup_code", pa.string()),
-                        ("challenge_test_list", pa.list_(pa.string()))])
-    mbpp = datafetch.plan(["mbpp"])[0]
-    for split, dl in zip(("train", "validation", "test", "prompt"), mbpp.downloads):
-        assert dl.path.endswith(MBPP_HUB["files"][split])
-        rows = [r for r in records if mbpp_split(r["task_id"]) == split]
-        _write_parquet(_place(root, dl), rows, schema)
-    # CoNaLa: the hub's parquet conversion of the curated config; a test file is served too, as bait
-    conala = json.loads((SHARED_RAW / "conala" / "conala-train.json").read_text("utf-8"))
-    schema = pa.schema([("question_id", pa.int64()), ("intent", pa.string()),
-                        ("rewritten_intent", pa.string()), ("snippet", pa.string())])
-    (dl,) = datafetch.plan(["conala"])[0].downloads
-    assert dl.path.endswith(CONALA_HUB["files"]["train"])
-    _write_parquet(_place(root, dl), conala, schema)
-    bait = _place(root, datafetch.Download("hub", dl.path.replace("/train/", "/test/")))
-    _write_parquet(bait, conala[:5], schema)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +42,7 @@ def shared_raw() -> Path:
 @pytest.fixture(scope="module")
 def server(shared_raw, tmp_path_factory):
     srv = FakeServer(tmp_path_factory.mktemp("fake_sources"))
-    _serve_shared(srv.root)
+    serve_shared(srv.root, shared_raw)
     yield srv
     srv.close()
 
@@ -302,7 +205,7 @@ def tiny_django(tmp_path, monkeypatch):
     monkeypatch.setattr(datafetch, "PINS_FILE", pins_file)
     srv = FakeServer(tmp_path / "served")
     for t in datafetch.plan(["django"]):
-        _place(srv.root, t.downloads[0]).write_bytes(files[t.dest])
+        place(srv.root, t.downloads[0]).write_bytes(files[t.dest])
     yield srv, tmp_path / "raw"
     srv.close()
 
@@ -323,7 +226,7 @@ def test_synthetic_fetch_succeeds(tiny_django):
 def test_a_corrupted_file_is_refused_and_nothing_is_written(tiny_django):
     srv, out = tiny_django
     target = next(t for t in datafetch.plan(["django"]) if t.dest == "django/all.code")
-    _place(srv.root, target.downloads[0]).write_bytes(b"import warnings  # tampered\n")
+    place(srv.root, target.downloads[0]).write_bytes(b"import warnings  # tampered\n")
     with pytest.raises(ChecksumError) as info:
         datafetch.fetch(out, ["django"], hub_url=srv.hub, github_url=srv.github, workers=1)
     msg = str(info.value)
@@ -375,7 +278,7 @@ def test_a_corrupted_parquet_is_refused(tmp_path, monkeypatch):
     srv = FakeServer(tmp_path / "served")
     try:
         (dl,) = datafetch.plan(["conala"])[0].downloads
-        _place(srv.root, dl).write_bytes(b"PAR1 this is not a parquet file")
+        place(srv.root, dl).write_bytes(b"PAR1 this is not a parquet file")
         with pytest.raises(ChecksumError, match=r"^conala/conala-train.json: cannot convert the download"):
             datafetch.fetch(tmp_path / "raw", ["conala"], hub_url=srv.hub, github_url=srv.github)
         assert not (tmp_path / "raw" / "conala" / "conala-train.json").exists()
