@@ -341,10 +341,17 @@ def _download(url: str, dest_name: str, into: Path) -> Path:
 def _write_target(target: Target, data_dir: Path, hub_url: str, github_url: str) -> str:
     """Put one target in place (atomically); returns "ok" (already there) or "fetched"."""
     dest = data_dir / target.dest
-    if dest.is_file() and _sha256(dest) == target.sha256:
-        return "ok"
-    dest.parent.mkdir(parents=True, exist_ok=True)
     urls = [d.url(hub_url, github_url) for d in target.downloads]
+    try:
+        if dest.is_file() and _sha256(dest) == target.sha256:
+            return "ok"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        return _fetch_into(target, dest, urls)
+    except OSError as err:  # a read-only or full data dir; download errors are NetworkError already
+        raise FetchError(f"{target.dest}: cannot write {dest} ({err.strerror or err})") from None
+
+
+def _fetch_into(target: Target, dest: Path, urls: list[str]) -> str:
     with tempfile.TemporaryDirectory(prefix=".fetch-", dir=dest.parent) as work:
         parts = [_download(u, target.dest, Path(work)) for u in urls]
         if target.convert is None:

@@ -317,3 +317,15 @@ def test_readme_names_bubblewrap_and_documents_the_fetch_command():
     prereq = readme.split("## Prerequisites", 1)[1].split("\n## ", 1)[0]
     assert "bubblewrap" in prereq and "skip" in prereq
     assert "codegen data fetch" in readme and datafetch.HUB_URL_ENV in readme and datafetch.GITHUB_URL_ENV in readme
+
+
+def test_a_data_dir_that_cannot_hold_a_corpus_folder_is_a_one_line_usage_error(tiny_django):
+    srv, out = tiny_django
+    out.mkdir()
+    (out / "django").write_text("a file where the folder should be")
+    with pytest.raises(FetchError) as info:
+        datafetch.fetch(out, ["django"], hub_url=srv.hub, github_url=srv.github, workers=1)
+    assert type(info.value) is FetchError and info.value.exit_code == 2
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith("django/all.") and "cannot write" in msg
+    assert srv.requests == []  # nothing downloaded for a destination that cannot be written
