@@ -39,10 +39,11 @@ Sources, their published layout, and what the fetcher does with it:
   ``../shared`` copy was taken from, github.com/jpan999/py-assistant at ``b964333``, folder ``limited setting
   llm/datasets_summarization/`` (every file has the release's git blob hash; ``xlcost/SOURCES.md``), as
   published. Like ``../shared``, it has no training *code* (the train titles and comments are there).
-* **TransCoder GfG**: no hub card holds these harnesses (the hub's gabeorlanski/bc-transcoder is BabelCode's
-  re-format, without the ``#TOFILL`` harness files). From github.com/facebookresearch/CodeGen at ``e3e8855``,
+* **TransCoder GfG**: a search of the hub's dataset cards found none holding these harnesses (the nearest,
+  gabeorlanski/bc-transcoder, is BabelCode's re-format through a loading script, without the ``#TOFILL``
+  harness files). From github.com/facebookresearch/CodeGen at ``e3e8855``,
   ``data/transcoder_evaluation_gfg/python/*.py`` (702) and ``LICENSE``, as published.
-* **Django**: no hub card holds Oda et al.'s files. From github.com/odashi/ase15-django-dataset at
+* **Django**: a search of the hub's dataset cards found none holding Oda et al.'s files. From github.com/odashi/ase15-django-dataset at
   ``c37fa28``: ``django/all.anno``, ``django/all.code`` (18,805 aligned lines), ``LICENSE``, ``README.md``, as
   published.
 
