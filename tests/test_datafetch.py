@@ -88,6 +88,30 @@ def test_plan_has_every_corpus_at_pinned_revisions_and_no_conala_test():
     assert all("test" not in d.path for t in by_folder["conala"] for d in t.downloads)
 
 
+def test_plan_builds_the_real_urls(monkeypatch):
+    monkeypatch.delenv(datafetch.HUB_URL_ENV, raising=False)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    urls = {d.url(datafetch.DEFAULT_HUB_URL, datafetch.DEFAULT_GITHUB_URL)
+            for t in datafetch.plan() for d in t.downloads}
+    hf, gh = "https://huggingface.co/datasets", "https://raw.githubusercontent.com"
+    expected = [
+        f"{hf}/google-research-datasets/mbpp/resolve/7bc94ee8bd8f4b07324968e85b7b54f505cba1e5/"
+        "full/test-00000-of-00001.parquet",
+        f"{hf}/neulab/conala/resolve/refs%2Fconvert%2Fparquet/curated/train/0000.parquet",
+        f"{gh}/jpan999/py-assistant/b964333721f2a3d1b9eadc65d64bfa5f19391fb5/limited%20setting%20llm/"
+        "datasets_summarization/pair_data_tok_full_desc/Python-desc/test-Python-desc-tok.py",
+        f"{gh}/facebookresearch/CodeGen/e3e8855c4abbd7d19c8fec36b49d7e7fe7479dbf/"
+        "data/transcoder_evaluation_gfg/python/BINARY_SEARCH.py",
+        f"{gh}/facebookresearch/CodeGen/e3e8855c4abbd7d19c8fec36b49d7e7fe7479dbf/"
+        "data/transcoder_evaluation_gfg/LICENSE",
+        f"{gh}/odashi/ase15-django-dataset/c37fa281ced0de16aa7868415522905f8380686e/django/all.code",
+        f"{gh}/odashi/ase15-django-dataset/c37fa281ced0de16aa7868415522905f8380686e/LICENSE",
+    ]
+    for url in expected:
+        assert url in urls, url
+    assert len(urls) == 4 + 1 + 22 + 703 + 4
+
+
 def test_plan_rejects_unknown_corpus():
     with pytest.raises(FetchError, match="unknown corpus 'nope'"):
         datafetch.plan(["nope"])
