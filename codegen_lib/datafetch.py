@@ -97,6 +97,8 @@ __all__ = [
     "Source",
     "default_data_dir",
     "load_pins",
+    "mbpp_jsonl",
+    "conala_json",
     "plan",
     "fetch",
     "add_fetch_arguments",
