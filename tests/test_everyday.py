@@ -95,3 +95,23 @@ def test_the_suite_is_never_trained_on_and_is_a_decontamination_reference():
 def test_check_rejects_mismatched_lengths(rows):
     with pytest.raises(ValueError):
         everyday.check(rows, ["x"])
+
+
+def test_the_suite_scores_everyday_requests_with_their_checks(monkeypatch, rows):
+    from codegen_lib.suite import PROBE, SETS, evaluate_suite
+
+    assert SETS["everyday_val"] == PROBE["everyday_val"]
+    right = {r["prompt"]: r["code"] for r in rows[:3]}
+
+    def fake_generate(model, tokenizer, prompts, **kw):
+        return [right.get(p, "x = (") for p in prompts]
+
+    class Echo:
+        def eval(self):
+            return self
+
+    monkeypatch.setattr("codegen_lib.decode.generate", fake_generate)
+    res = evaluate_suite(Echo(), None, {}, {"everyday_val": SETS["everyday_val"]}, limit=6, n_samples=1)
+    m = res["everyday_val"]["metrics"]
+    assert res["everyday_val"]["rows"] == 6 and m["solved"] == 3 and m["pass@1"] == 0.5
+    assert res["everyday_val"]["statuses"] == ["pass"] * 3 + ["error"] * 3
