@@ -41,7 +41,9 @@ paragraph just above the group (the non-blank lines after the last blank line of
 4. ``exception``: an example's expected output is a traceback.
 5. ``ellipsis_output``: an expected output contains ``...`` (elided: not a checkable output).
 6. ``unparseable``: the joined code does not parse (Python 2 prints, IPython magics...).
-7. ``trivial``: the code only imports, or is a single bare name or literal, or ``pass``.
+7. ``trivial``: the code only imports, shows bare names or literals (``>>> x``), or passes. Otherwise its
+   top-level display statements (a bare name or literal: ``>>> d`` after ``>>> d = f()``) are removed from
+   the code (a cleaning step, not a filter: ``rows_with_display_lines_removed`` counts the rows changed).
 8. ``too_long``: more than ``max_lines`` (12) lines or ``max_code_chars`` (600) characters of code.
 9. ``duplicate_pair`` (same request and same code tokens), then ``duplicate_code`` (same code tokens under
    another request): the first in the sorted walk is kept.
@@ -335,11 +337,20 @@ def _cached_pairs(packages, modules, cache: bool, cache_dir) -> tuple[list[dict]
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}")
 
 
+def _display(stmt: ast.stmt) -> bool:
+    """A statement that only shows a value: a bare name or literal (``>>> x``)."""
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, (ast.Name, ast.Constant))
+
+
 def _trivial(tree: ast.Module) -> bool:
-    body = tree.body
-    if not body or all(isinstance(s, (ast.Import, ast.ImportFrom, ast.Pass)) for s in body):
-        return True
-    return len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, (ast.Name, ast.Constant))
+    return all(isinstance(s, (ast.Import, ast.ImportFrom, ast.Pass)) or _display(s) for s in tree.body)
+
+
+def _drop_display_lines(code: str, tree: ast.Module) -> str:
+    """``code`` without its top-level display statements (``>>> d`` after ``>>> d = {...}``)."""
+    spans = [(s.lineno, s.end_lineno or s.lineno) for s in tree.body if _display(s)]
+    lines = code.split("\n")
+    return "\n".join(line for i, line in enumerate(lines, 1) if not any(a <= i <= b for a, b in spans))
 
 
 def _plain_output(outputs: list[str]) -> str:
@@ -352,10 +363,11 @@ def _plain_output(outputs: list[str]) -> str:
 def filter_pairs(raw: list[dict], max_lines: int = 12, max_code_chars: int = 600) -> tuple[list[dict], dict]:
     """Apply rules 1-9 of the module docstring to raw pairs: ``(rows, {step: rows removed})``.
 
-    Rows come back with ``prompt``, ``code``, ``output`` and the raw provenance fields; ``reasons`` (in the
-    counts) splits ``not_a_sentence`` by :func:`sentence_problem`'s reason.
+    Rows come back with ``prompt``, ``code``, ``output`` and the raw provenance fields; the counts also split
+    ``not_a_sentence`` by :func:`sentence_problem`'s reason, and count the rows whose display lines went.
     """
     counts = dict.fromkeys(FILTER_STEPS, 0)
+    display_dropped = 0
     reasons: Counter = Counter()
     kept: list[dict] = []
     seen_pairs: set = set()
@@ -388,7 +400,8 @@ def filter_pairs(raw: list[dict], max_lines: int = 12, max_code_chars: int = 600
         if _trivial(tree):
             counts["trivial"] += 1
             continue
-        code = row["code"].strip("\n") + "\n"
+        code = _drop_display_lines(row["code"], tree).strip("\n") + "\n"
+        display_dropped += code != row["code"].strip("\n") + "\n"
         if code.count("\n") > max_lines or len(code) > max_code_chars:
             counts["too_long"] += 1
             continue
@@ -404,7 +417,8 @@ def filter_pairs(raw: list[dict], max_lines: int = 12, max_code_chars: int = 600
         seen_code.add(key)
         kept.append({"prompt": prompt, "code": code, "output": _plain_output(row["outputs"]), "id": row["id"],
                      "package": row["package"], "version": row["version"], "license": row["license"]})  # fmt: skip
-    return kept, {**counts, "not_a_sentence_reasons": dict(reasons.most_common())}
+    return kept, {**counts, "not_a_sentence_reasons": dict(reasons.most_common()),
+                  "rows_with_display_lines_removed": display_dropped}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -443,6 +457,7 @@ def build_doctest_corpus(
     counts = {"extracted": len(raw), "distinct_extracted": distinct, **counts, "contaminated": dict(dropped),
               "kept": len(clean), **{f"rows_{s}": len(r) for s, r in splits.items()}}  # fmt: skip
     info = {**info, "counts": counts, "eval_sets": {k: len(v[0]) for k, v in sets.items()},
+            "rows_per_package": dict(Counter(r["package"] for r in clean).most_common()),
             "held_out_packages": {s: sorted(p for p, v in assign.items() if v == s) for s in ("validation", "test")},
             "build_seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
     return splits, info
