@@ -10,7 +10,7 @@ examples, each introduced by a line of prose::
     [3, 2, 1]
 
 That line is a natural-language request and the example is its code: short, everyday pairs of the kind that
-CoNaLa holds, with no download. About 15,000 distinct pairs of that shape exist in the book's environment,
+CoNaLa holds, with no download. About 18,000 such groups (17,700 distinct) exist in the book's environment,
 most of them noise (headings such as ``Examples``, parameter lists, fragments, examples that need the lines
 before them, outputs elided with ``...``), so they are filtered, every rule counted (``info["counts"]``).
 
@@ -24,19 +24,18 @@ paragraph just above the group (the non-blank lines after the last blank line of
 **Filters, in this order** (:func:`filter_pairs`; ``counts`` gives the rows each step removes):
 
 1. ``no_prose``: the group has no paragraph above it (the docstring opens with the example).
-2. ``not_a_sentence``: the request is the last sentence of that paragraph (code-fence and directive lines
-   such as ```` ```python ```` or ``.. code-block:: python`` skipped, and a whole ``.. plot::`` paragraph
-   with its ``:option:`` lines; lines joined, split after ``. ! ? :``
-   before a capital letter; a last sentence that is a bare lead-in such as ``For example:`` or ``E.g.:``
-   gives way to the one before it), with Sphinx roles and double backticks turned into single backticks
-   (``:func:`len``` -> ```len```), ``**bold**`` unmarked, a leading ``#`` removed, ``::`` -> ``:``. It must:
-   start with a capital letter or a backtick; have 3-40 words and at most 300 characters; not be a
-   fragment (ending with ``, ; -``, or without final punctuation after a function word such as *of*,
-   *the*, *by*, *as*); not be a
-   heading (its paragraph's last two lines hold ``Examples``, ``Usage``, ``Notes``... or an underline of
-   ``-`` / ``=``), a parameter or field line (``x : int``, ``:param x:``, ``x (int): ...``), a generic
-   lead-in (``For example, ...`` / ``Here is an example:`` / ``Usage ...`` under 6 words), a line holding
-   ``>>>``, or something that parses as Python on its own.
+2. ``not_a_sentence``. The request is the *last sentence* of that paragraph: code-fence and directive lines
+   (```` ```python ````, ``.. code-block:: python``) and a whole ``.. plot::`` paragraph with its
+   ``:option:`` lines are skipped; the lines are joined and split after ``. ! ? :`` before a capital; a
+   last sentence that is a bare lead-in (``For example:``, ``E.g.:``) gives way to the one before it.
+   Sphinx roles and double backticks become single backticks (``:func:`len``` -> ```len```), ``**bold**``
+   loses its stars, a leading ``#`` goes, ``::`` -> ``:``. The sentence must: start with a capital letter
+   or a backtick; have 3-40 words and at most 300 characters; not be a fragment (ending with ``, ; -``, or
+   without final punctuation after a function word such as *of*, *the*, *by*, *as*); not be a heading (the
+   paragraph's last two lines hold ``Examples``, ``Usage``, ``Notes``... or an underline of ``-`` / ``=``);
+   not be a parameter or field line (``x : int``, ``:param x:``, ``x (int): ...``); not be a generic
+   lead-in under 6 words (``For example, ...``, ``Here is an example:``, ``Usage ...``); not hold ``>>>``;
+   and not parse as Python on its own.
 3. ``directive``: an example carries a doctest directive (``# doctest: +SKIP``, ``+ELLIPSIS``...).
 4. ``exception``: an example's expected output is a traceback.
 5. ``ellipsis_output``: an expected output contains ``...`` (elided: not a checkable output).

@@ -69,6 +69,13 @@ def test_duplicates_are_counted_and_the_first_is_kept():
     assert counts["duplicate_pair"] == 1 and counts["duplicate_code"] == 1
 
 
+def test_display_statements_leave_the_code():
+    doc = "Build a mapping of squares:\n\n>>> d = {i: i * i for i in range(3)}\n>>> d\n{0: 0, 1: 1, 2: 4}\n>>> d[2]\n4\n"
+    rows, counts = dc.filter_pairs(_raw(doc))
+    assert [r["code"] for r in rows] == ["d = {i: i * i for i in range(3)}\nd[2]\n"]
+    assert rows[0]["output"] == "4" and counts["rows_with_display_lines_removed"] == 1
+
+
 def test_request_sentence_cleans_markup_and_skips_lead_ins():
     assert dc.request_sentence("Use :func:`len` on ``items``::") == "Use `len` on `items`:"
     assert dc.request_sentence("It uses named special functions. For example:") == "It uses named special functions."
