@@ -69,6 +69,17 @@ def test_wrong_answers_fail(by_id):
     ("everyday-count-file-lines", "with open('log.txt') as f:\n    n = len(f.readlines())"),
     ("everyday-count-words", "import collections\ncounts = collections.Counter(text.split())"),
     ("everyday-append-line", "open('log.txt', 'a').write('done\\n')"),
+    ("everyday-count-words", "counts = {}\nfor w in text.split():\n    counts[w] = counts.get(w, 0) + 1"),
+    ("everyday-group-by-letter", "from collections import defaultdict\ngroups = defaultdict(list)\n"
+                                 "for w in words:\n    groups[w[0]].append(w)"),
+    ("everyday-merge-dicts", "merged = a.copy()\nmerged.update(b)"),
+    ("everyday-sort-dict-by-value", "sorted(scores, key=scores.get, reverse=True)"),
+    ("everyday-read-csv", "import csv\nwith open('people.csv') as f:\n    rows = list(csv.DictReader(f))"),
+    ("everyday-list-txt-files", "import glob\nglob.glob('*.txt')"),
+    ("everyday-most-common", "from collections import Counter\nCounter(votes).most_common(1)[0][0]"),
+    ("everyday-three-largest", "import heapq\nheapq.nlargest(3, nums)"),
+    ("everyday-average", "import statistics\nstatistics.mean(values)"),
+    ("everyday-join-strings", "', '.join(words)"),
 ])  # fmt: skip
 def test_the_result_rule_accepts_other_correct_forms(by_id, rid, code):
     assert everyday.check([by_id[rid]], [code]) == [True]
