@@ -50,6 +50,12 @@ paragraph just above the group (the non-blank lines after the last blank line of
     (:func:`codegen_lib.code_corpus.default_eval_sets`: HumanEval, MBPP test, CoNaLa, XLCoST test, and the
     everyday-requests suite).
 
+**Option** ``heading_summary=True`` (off by default, since it is not the sentence above the example): when a
+heading (``Examples``) stands above a docstring's first group, the first sentence of the docstring's summary
+becomes its request, under the same sentence rules. In this environment that doubles the corpus (about
+8,000 more pairs before the later filters, 12,948 rows in all against 6,381), mostly numpy/pandas/sympy/
+networkx functions described by their summary (``Returns True if `G` is a tree`` -> ``nx.is_tree(G)``).
+
 **Rows:** ``prompt`` (the request, its final ``:`` or ``.`` removed), ``code``, ``tests`` (""), ``output``
 (the last example's expected output when it is plain: one to three lines, no memory address, else ""),
 ``source`` ``"doctest"``, ``id`` (``package:module:qualname:n``), ``entry_point`` (""), and ``package``,
@@ -100,7 +106,7 @@ __all__ = [
 ]
 
 SOURCE = "doctest"
-CACHE_VERSION = 2  # 2: raw pairs keep the text before the group; the paragraph is taken at filter time
+CACHE_VERSION = 3  # 2: raw pairs keep the text before the group; 3: and the docstring summary (first group)
 COLUMNS = ("prompt", "code", "source", "id", "tests", "entry_point", "output", "package", "version", "license")
 FILTER_STEPS = ("no_prose", "not_a_sentence", "directive", "exception", "ellipsis_output", "unparseable",
                 "trivial", "too_long", "duplicate_pair", "duplicate_code")  # fmt: skip
@@ -131,11 +137,13 @@ def _last_paragraph(text: str) -> str:
 
 
 def docstring_pairs(doc: str) -> list[dict]:
-    """Raw pairs of one (cleaned) docstring: ``[{"before", "code", "outputs", "directive", "exception"}]``.
+    """Raw pairs of one (cleaned) docstring: ``[{"before", "code", "outputs", "directive", "exception",
+    "summary"}]``.
 
     A group is a run of examples with only whitespace between them; ``before`` is the text just above it (its
-    last 1,000 characters; "" when none), whose last paragraph the filters read. Raises ValueError when
-    doctest cannot parse the docstring (inconsistent indentation).
+    last 1,000 characters; "" when none), whose last paragraph the filters read; ``summary`` is the
+    docstring's first paragraph for the first group ("" for the others). Raises ValueError when doctest
+    cannot parse the docstring (inconsistent indentation).
     """
     parts = _PARSER.parse(doc)
     out: list[dict] = []
@@ -150,6 +158,7 @@ def docstring_pairs(doc: str) -> list[dict]:
                 "outputs": [ex.want for ex in group],
                 "directive": any(ex.options for ex in group) or any("doctest:" in ex.source for ex in group),
                 "exception": any(ex.exc_msg is not None for ex in group),
+                "summary": "" if out else doc.strip().split("\n\n")[0][:1000],
             })  # fmt: skip
 
     for part in parts:
@@ -359,14 +368,18 @@ def _plain_output(outputs: list[str]) -> str:
     return want
 
 
-def filter_pairs(raw: list[dict], max_lines: int = 12, max_code_chars: int = 600) -> tuple[list[dict], dict]:
+def filter_pairs(raw: list[dict], max_lines: int = 12, max_code_chars: int = 600,
+                 heading_summary: bool = False) -> tuple[list[dict], dict]:
     """Apply rules 1-9 of the module docstring to raw pairs: ``(rows, {step: rows removed})``.
 
     Rows come back with ``prompt``, ``code``, ``output`` and the raw provenance fields; the counts also split
     ``not_a_sentence`` by :func:`sentence_problem`'s reason, and count the rows whose display lines went.
+    ``heading_summary=True`` (off by default: not the sentence above the example) gives the docstring's first
+    group, when a heading (``Examples``) stands above it, the first sentence of the docstring's summary as its
+    request instead (``heading_summary_used`` counts them), under the same sentence rules.
     """
     counts = dict.fromkeys(FILTER_STEPS, 0)
-    display_dropped = 0
+    display_dropped = summary_used = 0
     reasons: Counter = Counter()
     kept: list[dict] = []
     seen_pairs: set = set()
@@ -378,6 +391,12 @@ def filter_pairs(raw: list[dict], max_lines: int = 12, max_code_chars: int = 600
             continue
         sentence = request_sentence(paragraph)
         why = sentence_problem(sentence, paragraph)
+        if why == "heading" and heading_summary and row.get("summary"):
+            first = _SENTENCE_END.split(" ".join(row["summary"].split()))[0]
+            first = request_sentence(first)
+            if sentence_problem(first) is None:
+                sentence, why = first, None
+                summary_used += 1
         if why is not None:
             counts["not_a_sentence"] += 1
             reasons[why] += 1
@@ -417,7 +436,7 @@ def filter_pairs(raw: list[dict], max_lines: int = 12, max_code_chars: int = 600
         kept.append({"prompt": prompt, "code": code, "output": _plain_output(row["outputs"]), "id": row["id"],
                      "package": row["package"], "version": row["version"], "license": row["license"]})  # fmt: skip
     return kept, {**counts, "not_a_sentence_reasons": dict(reasons.most_common()),
-                  "rows_with_display_lines_removed": display_dropped}
+                  "rows_with_display_lines_removed": display_dropped, "heading_summary_used": summary_used}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -435,6 +454,7 @@ def build_doctest_corpus(
     cache_dir: str | Path | None = None,
     packages: tuple[str, ...] | None = None,  # only these distributions ("python-stdlib" too); None = all
     modules: tuple[str, ...] | None = None,  # only these modules (and their submodules); None = all
+    heading_summary: bool = False,  # see filter_pairs: the docstring's summary above an "Examples" heading
 ) -> tuple[dict[str, list[dict]], dict]:
     """Build the corpus: ``({split: rows}, info)``; ``info["counts"]`` gives the rows after extraction and
     removed by every filter step, ``info["contaminated"]`` by evaluation set, and the split sizes."""
@@ -442,7 +462,7 @@ def build_doctest_corpus(
     raw, info = _cached_pairs(tuple(packages) if packages else None, tuple(modules) if modules else None,
                               cache, cache_dir)  # fmt: skip
     distinct = len({(_last_paragraph(r["before"]), r["code"]) for r in raw})
-    rows, counts = filter_pairs(raw, max_lines, max_code_chars)
+    rows, counts = filter_pairs(raw, max_lines, max_code_chars, heading_summary)
     index = ContaminationIndex()
     sets = default_eval_sets(data_dir) if eval_sets is None else eval_sets
     for name, (prompts, codes) in sets.items():

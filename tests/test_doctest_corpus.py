@@ -76,6 +76,15 @@ def test_display_statements_leave_the_code():
     assert rows[0]["output"] == "4" and counts["rows_with_display_lines_removed"] == 1
 
 
+def test_heading_summary_option_uses_the_docstring_summary_for_the_first_group():
+    doc = ("Return the sorted values of a list. More text.\n\nExamples\n--------\n>>> sorted([2, 1])\n[1, 2]\n\n"
+           "Examples\n--------\n>>> sorted([3, 1])\n[1, 3]\n")
+    assert dc.filter_pairs(_raw(doc))[0] == []
+    rows, counts = dc.filter_pairs(_raw(doc), heading_summary=True)
+    assert [(r["prompt"], r["code"]) for r in rows] == [("Return the sorted values of a list", "sorted([2, 1])\n")]
+    assert counts["heading_summary_used"] == 1 and counts["not_a_sentence"] == 1  # the second group: no summary
+
+
 def test_request_sentence_cleans_markup_and_skips_lead_ins():
     assert dc.request_sentence("Use :func:`len` on ``items``::") == "Use `len` on `items`:"
     assert dc.request_sentence("It uses named special functions. For example:") == "It uses named special functions."
