@@ -51,3 +51,43 @@ def test_t4_estimate_scales_the_measured_share_of_peak():
 def test_the_shipped_file_if_any_follows_the_schema():
     data = gpu_runs.load_gpu_runs()  # None when the repository records no GPU run
     assert data is None or len(gpu_runs.gpu_runs_frame(data)) >= len(data["runs"])
+
+
+def _chapter_cell(fragment):
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "book" / "07_training.ipynb").read_text())
+    return next("".join(c["source"]) for c in nb["cells"]
+                if c["cell_type"] == "code" and fragment in "".join(c["source"]))
+
+
+def _run_gpu_cell(monkeypatch, artifacts):
+    """Chapter 07's GPU-story cell, run as the page runs it, with artifacts/ pointed at ``artifacts``."""
+    from codegen_lib import pretrained
+    from codegen_lib.config import ModelConfig
+    from codegen_lib.model import build_model
+
+    monkeypatch.setattr(pretrained, "artifacts_dir", lambda: artifacts)
+    shown = []
+    namespace = {"ModelConfig": ModelConfig, "build_model": build_model,
+                 "Markdown": lambda text: ("md", text), "display": shown.append}
+    exec(_chapter_cell("load_gpu_runs()"), namespace)
+    return shown
+
+
+def test_chapter_07_says_in_one_line_that_no_gpu_run_is_recorded(tmp_path, monkeypatch):
+    shown = _run_gpu_cell(monkeypatch, tmp_path)
+    text = "\n".join(s[1] for s in shown if isinstance(s, tuple))
+    assert "No GPU run is recorded" in text and "H200" not in text
+    assert "ceiling" in text and "datasheet" in text  # the T4 figure says where it comes from
+    assert not any(not isinstance(s, tuple) for s in shown)  # no table of measurements
+
+
+def test_chapter_07_shows_a_measured_run_with_the_cards_name(tmp_path, monkeypatch):
+    (tmp_path / "gpu_runs.json").write_text(json.dumps(FAKE))  # a fake, in a temporary folder only
+    shown = _run_gpu_cell(monkeypatch, tmp_path)
+    text = "\n".join(s[1] for s in shown if isinstance(s, tuple))
+    assert "Measured here** on an NVIDIA H200" in text and "No GPU run" not in text
+    assert "estimated" in text and "20 times the CPU baseline" in text
+    tables = [s for s in shown if not isinstance(s, tuple)]
+    assert len(tables) == 1 and "seed-bf16" in tables[0].to_html()
