@@ -385,3 +385,13 @@ def test_page_is_clean_at_1000px_offline(built_book, nb, tmp_path):
     assert not result["wide"], f"{nb.stem}: wider than the page at 1,000 px: {result['wide']}"
     assert not result["stderr"], f"{nb.stem}: a warning box: {result['stderr'][:2]}"
     assert not machine_paths(result["text"]), f"{nb.stem}: machine paths: {machine_paths(result['text'])[:3]}"
+
+
+def test_no_table_cell_is_cut_short(built_book):
+    """pandas cuts a value longer than display.max_colwidth to '...': no table on a page may do that."""
+    for path in sorted((built_book / "jupyter_execute" / "book").glob("*.ipynb")):
+        for cell in _load(path)["cells"]:
+            for out in cell.get("outputs", []):
+                table = "".join(out.get("data", {}).get("text/html", ""))
+                cut = re.findall(r"<td[^>]*>([^<]{20,}\.\.\.)</td>", table)
+                assert not cut, f"{path.name}: a table cell is cut short: {cut[0][-60:]!r}"
