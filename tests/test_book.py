@@ -327,15 +327,18 @@ document.getElementById('f').addEventListener('load', function () {
         return el.tagName.toLowerCase() + '.' + String(el.className).split(' ').slice(0, 3).join('.');
       };
       out.wide = [];
+      var found = [];
       doc.querySelectorAll('article *').forEach(function (el) {
-        if (inCode(el)) return;
+        if (inCode(el) || found.some(function (f) { return f.contains(el); })) return;
         var style = win.getComputedStyle(el);
+        if (style.display.indexOf('inline') === 0) return;  // text runs wrap with their line
         var clipped = (style.overflowX === 'auto' || style.overflowX === 'scroll' ||
                        style.overflowX === 'hidden') && el.scrollWidth > el.clientWidth + 2;
         var beyond = el.getBoundingClientRect().right > width + 2 && style.position !== 'fixed';
-        if ((clipped || beyond) && out.wide.length < 8) {
+        if (clipped || beyond) {
+          found.push(el);
           out.wide.push(name(el) + ' ' + el.scrollWidth + '>' + el.clientWidth + ' ' +
-                        (el.textContent || '').trim().slice(0, 60));
+                        (el.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 60));
         }
       });
       out.stderr = Array.from(doc.querySelectorAll('.output.stderr, .stderr')).map(
@@ -354,7 +357,7 @@ MACHINE_PATH = re.compile(r"(?<![\w.~<>/-])/(?:work|root|home|tmp|usr|opt|var|Us
 
 def machine_paths(text):
     """The build machine's absolute paths in a page's visible text (prose and outputs)."""
-    return MACHINE_PATH.findall(text) + re.findall(r"\S*site-packages\S*", text)
+    return MACHINE_PATH.findall(text) + re.findall(r"\S+/site-packages\S*", text)
 
 
 def test_machine_path_pattern():
@@ -363,6 +366,7 @@ def test_machine_path_pattern():
     assert machine_paths("at /usr/lib/python3/dist-packages/x.py and site-packages/y")
     assert not machine_paths("artifacts/mix-improved/history.json, <cache>/book-tiny/best, ~/x")
     assert not machine_paths("it can write to /tmp. The shared/data/raw/xlcost files")
+    assert not machine_paths("library code mined from the installed packages (site-packages)")
 
 
 @pytest.mark.browser
