@@ -338,7 +338,7 @@ document.getElementById('f').addEventListener('load', function () {
         if (clipped || beyond) {
           found.push(el);
           out.wide.push(name(el) + ' ' + el.scrollWidth + '>' + el.clientWidth + ' ' +
-                        (el.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 60));
+                        (el.innerText || '').trim().replace(/\s+/g, ' ').slice(0, 60));
         }
       });
       out.stderr = Array.from(doc.querySelectorAll('.output.stderr, .stderr')).map(
