@@ -77,3 +77,11 @@ def test_bar_chart_has_one_bar_per_score():
     assert "XLCoST test (report): BLEU" in labels and "xlcost/test: BLEU" in labels
     assert "conala/validation: CoNaLa BLEU" in labels
     assert fig.get_size_inches()[0] <= 7.0
+
+
+def test_results_style_hides_the_index_and_spaces_the_columns():
+    from codegen_lib.viz import results_style
+
+    html = results_style(results_tables(ROWS)["works"]).to_html()
+    assert "padding: 2px 10px" in html and "everyday/test" in html
+    assert "row_heading" not in html  # no index column

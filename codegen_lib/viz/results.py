@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["results_tables", "plot_results_vs_report", "REPORT_SETS", "BENCHMARK_SCORES"]
+__all__ = ["results_tables", "results_style", "plot_results_vs_report", "REPORT_SETS", "BENCHMARK_SCORES"]
 
 MISSING = "—"
 # the report's three models and the test set each was scored on (Table 5.1)
@@ -135,6 +135,15 @@ def results_tables(rows: Sequence[Mapping[str, Any]], report: Sequence[Mapping[s
         "benchmarks": bench,
         "other": pd.DataFrame(table4, columns=["model", "evaluated on", "metric", "value", "n"]),
     }
+
+
+def results_style(frame):
+    """``frame`` as the page shows it: no index column, a little space between columns, names kept on one
+    line (a Styler, which never cuts a value short)."""
+    return frame.style.hide(axis="index").set_table_styles([
+        {"selector": "td, th", "props": "padding: 2px 10px; text-align: left;"},
+        {"selector": "td:first-child", "props": "white-space: nowrap;"},
+    ])
 
 
 def plot_results_vs_report(rows: Sequence[Mapping[str, Any]], report: Sequence[Mapping[str, Any]] | None = None,
