@@ -311,7 +311,7 @@ def test_kernel_free_attention_view_responds_to_a_control(built_book, stem, tmp_
 
 
 # ----------------------------------------------------------------------------- clean pages at 1,000 px
-_CLEAN_HARNESS = """<!doctype html><html><body style="margin:0">
+_CLEAN_HARNESS = r"""<!doctype html><html><body style="margin:0">
 <iframe id="f" src="%s" style="width:1000px;height:900px;border:0"></iframe>
 <script>
 document.getElementById('f').addEventListener('load', function () {
