@@ -11,6 +11,7 @@
 | gfg_test         | test_gfg             | harness pass rate                                  | greedy              |
 | tasks_test       | test_tasks           | pass@1                                             | greedy              |
 | tasks_unseen     | test_unseen_tasks    | pass@1                                             | greedy              |
+| everyday_val     | codegen_lib.everyday | pass@1 (each request's own sandboxed check)        | greedy              |
 
 Every set also reports syntax validity (Django: :func:`codegen_lib.metrics.statement_validity`, since its
 lines are single statements cut out of their block). Generated code runs only in the sandbox.
@@ -26,7 +27,8 @@ from collections.abc import Sequence
 
 from codegen_lib import metrics
 
-__all__ = ["SETS", "PROBE", "evaluate_suite", "heldout_corpus", "results_rows", "side_by_side"]
+__all__ = ["SETS", "PROBE", "evaluate_suite", "heldout_corpus", "results_rows", "side_by_side",
+           "xlcost_codebertscore"]
 
 # set -> (split of the mix corpus, kind, max_new_tokens)
 SETS: dict[str, tuple[str, str, int]] = {
@@ -38,6 +40,7 @@ SETS: dict[str, tuple[str, str, int]] = {
     "gfg_test": ("test_gfg", "pass", 256),
     "tasks_test": ("test_tasks", "pass", 160),
     "tasks_unseen": ("test_unseen_tasks", "pass", 160),
+    "everyday_val": ("", "everyday", 160),  # validation only: never trained on (codegen_lib.everyday)
 }
 SAMPLED = ("mbpp_test", "humaneval")  # sets that also get pass@10 from samples (sampling is the slow part)
 # The ablations' probe: validation splits only, so the recipe is not chosen on the test sets.
@@ -48,6 +51,7 @@ PROBE: dict[str, tuple[str, str, int]] = {
     "gfg_val": ("validation_gfg", "pass", 256),
     "tasks_val": ("validation_tasks", "pass", 160),
     "code_val": ("validation_code", "bleu", 256),
+    "everyday_val": ("", "everyday", 160),
 }
 
 
@@ -98,6 +102,12 @@ def evaluate_suite(
             prompts = [p["prompt"] for p in problems]
             refs = [p["prompt"] + p["canonical_solution"] for p in problems]
             tests = None
+        elif kind == "everyday":
+            from codegen_lib import everyday
+
+            requests = everyday.load_requests()[:limit]
+            prompts, refs = [r["prompt"] for r in requests], [r["code"] for r in requests]
+            tests = None
         else:
             if split not in corpus:
                 continue
@@ -107,14 +117,17 @@ def evaluate_suite(
             tests = list(rows["tests"]) if "tests" in rows.column_names else None
         greedy = {"strategy": "greedy", "max_new_tokens": max_new}
         beam = {"strategy": "beam", "beam_size": beam_size, "length_penalty": length_penalty, "max_new_tokens": max_new}
-        use = greedy if (greedy_only or kind in ("pass", "humaneval")) else beam
+        use = greedy if (greedy_only or kind in ("pass", "humaneval", "everyday")) else beam
         hyps = _generate(model, tokenizer, prompts, batch_size=batch_size if use is greedy else 8, **use)
         m: dict = {}
         statuses = None
-        if kind in ("pass", "humaneval"):
+        if kind in ("pass", "humaneval", "everyday"):
             if kind == "humaneval":
                 programs = [[build_program(p, completion_from_generation(p, h))[0]] for p, h in zip(problems, hyps)]
                 tests = [build_program(p, "")[1] for p in problems]
+            elif kind == "everyday":  # the setup and the one-liner driver wrap the generated code
+                programs = [[everyday.job(r, h)[0]] for r, h in zip(requests, hyps)]
+                tests = [r["tests"] for r in requests]
             else:
                 programs = [[h] for h in hyps]
             greedy_res = _pass(programs, tests, (1,), timeout)
@@ -149,7 +162,7 @@ def evaluate_suite(
                                    if name in SAMPLED and n_samples > 1 and not greedy_only else {})},
             "metrics": m,
             "predictions": [{"prompt": p, "reference": r, "hypothesis": h} for p, r, h in zip(prompts, refs, hyps)],
-            "statuses": statuses if kind in ("pass", "humaneval") else None,
+            "statuses": statuses if kind in ("pass", "humaneval", "everyday") else None,
             "seconds": round(time.perf_counter() - t0, 1),
         }
     return results
@@ -182,6 +195,56 @@ def heldout_corpus(data_dir, seed: int = 0):
     out.update({"test_tasks": tasks["test"], "test_unseen_tasks": tasks["test_unseen"],
                 "validation_tasks": tasks["validation"]})
     return DatasetDict(out)
+
+
+def xlcost_codebertscore(
+    model,
+    tokenizer,
+    rows,
+    *,
+    limit: int | None = None,
+    codebert_model: str | None = None,
+    beam_size: int = 4,
+    length_penalty: float = 1.0,
+    batch_size: int = 8,
+) -> dict:
+    """The report's CodeBERTScore for ``model``'s predictions on XLCoST's test programs (chapter 09).
+
+    The predictions are decoded as :func:`evaluate_suite` decodes ``xlcost_test`` (beam search, 256 new
+    tokens), so the score belongs beside that row's BLEU in the results table.
+
+    Args:
+        rows: a split with ``prompt`` and ``code`` columns (``load_corpus("xlcost", ...)["test"]``, or
+            ``heldout_corpus(...)["test_xlcost"]``).
+        limit: score only the first ``limit`` rows (None: all of them; the result says how many).
+        codebert_model: a local directory holding a saved BERT/RoBERTa model and its tokenizer (the offline
+            route; the tests use a tiny random BERT); None: the hub's ``neulab/codebert-python``.
+
+    Returns:
+        :func:`codegen_lib.metrics.codebertscore`'s ``{"precision", "recall", "f1", "f3", "model",
+        "num_layers"}`` plus ``"programs"`` (rows scored) and ``"decoding"``.
+
+    Raises:
+        HubUnavailableError: ``codebert_model`` is None and the model cannot be fetched. The model is loaded
+            before anything is decoded, so an offline machine fails within seconds; the message names the
+            offline alternative (``codebert_model=<local directory>``).
+    """
+    from codegen_lib.hub import HubUnavailableError
+
+    try:  # load the scoring model first (from the hub, its cache or codebert_model): fail fast offline
+        metrics.codebertscore(["x = 1"], ["x = 1"], model_type=codebert_model)
+    except HubUnavailableError as err:
+        raise HubUnavailableError(
+            f"{err} For the XLCoST score offline: xlcost_codebertscore(..., codebert_model=<local directory "
+            "with a saved model and tokenizer>)."
+        ) from err
+    rows = rows.select(range(min(limit, len(rows)))) if limit else rows
+    decoding = {"strategy": "beam", "beam_size": beam_size, "length_penalty": length_penalty,
+                "max_new_tokens": SETS["xlcost_test"][2]}
+    model.eval()
+    hyps = _generate(model, tokenizer, list(rows["prompt"]), batch_size=batch_size, **decoding)
+    scores = metrics.codebertscore(hyps, list(rows["code"]), model_type=codebert_model)
+    return {**scores, "programs": len(hyps), "decoding": decoding}
 
 
 def results_rows(results: dict) -> list[dict]:
