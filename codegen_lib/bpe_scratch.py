@@ -24,14 +24,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from tokenizers import pre_tokenizers
+from tokenizers import decoders, pre_tokenizers
 
-__all__ = ["BYTE_ALPHABET", "pretokenize", "count_pairs", "merge_pair", "train_bpe", "apply_merges"]
+__all__ = [
+    "BYTE_ALPHABET", "pretokenize", "count_pairs", "merge_pair", "train_bpe", "apply_merges", "readable",
+]
 
 # The 256 stand-in characters of the bytes, in the order in which they receive ids.
 BYTE_ALPHABET: tuple[str, ...] = tuple(sorted(pre_tokenizers.ByteLevel.alphabet()))
 # The pre-tokenizer of codegen_lib.tokenizer's byte-level BPE (same arguments).
 _PRE_TOKENIZER = pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=True)
+_DECODER = decoders.ByteLevel()  # stand-in characters -> the bytes they stand for -> text
+_VISIBLE = {" ": "·", "\n": "↵", "\t": "→"}
 
 Word = tuple[str, ...]  # one pre-tokenized word as a sequence of tokens, e.g. ('Ġ', 'r', 'e', 't', ...)
 Pair = tuple[str, str]
@@ -102,3 +106,8 @@ def apply_merges(text: str, merges: Iterable[tuple[Pair, int] | Pair]) -> list[s
             word = merge_pair(word, pair)
         tokens += word
     return tokens
+
+
+def readable(token: str) -> str:
+    """The text a token stands for, whitespace drawn visibly: ``'ĊĠĠĠĠ'`` -> ``'↵····'``, ``'ĉ'`` -> ``'→'``."""
+    return "".join(_VISIBLE.get(c, c) for c in _DECODER.decode([token]))

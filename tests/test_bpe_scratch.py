@@ -12,6 +12,7 @@ from codegen_lib.bpe_scratch import (
     count_pairs,
     merge_pair,
     pretokenize,
+    readable,
     train_bpe,
 )
 from codegen_lib.tokenizer import SPECIAL_TOKENS, train_tokenizer
@@ -90,3 +91,10 @@ def test_ties_go_to_the_smaller_ids():
 def test_min_frequency_stops_training():
     merges = train_bpe(["xy xy zq"], 10, min_frequency=2)
     assert [pair for pair, _ in merges] == [("x", "y")]  # every other pair occurs once
+
+
+def test_readable_shows_whitespace_and_bytes():
+    assert readable("ĊĠĠĠĠ") == "↵····"
+    assert readable("ĉ") == "→"
+    assert readable("Ġreturn") == "·return"
+    assert readable("".join(pretokenize("é"))) == "é"  # two bytes, one character
