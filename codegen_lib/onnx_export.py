@@ -125,9 +125,11 @@ def _export(module: nn.Module, args: tuple, path: Path, input_names: list[str], 
                           do_constant_folding=False)  # weights stay as trained (no transposed copies)
 
 
-def _store_fp16_external(models: dict[str, Any], out: Path, param_bytes: set[bytes]) -> dict[str, int]:
-    """Move every float32 initializer that is a model parameter into ``weights.bin`` as float16 (each
-    distinct tensor once), with a Cast back to float32; the rest stays inline. Returns byte counts."""
+def _store_external(models: dict[str, Any], out: Path, param_bytes: set[bytes],
+                    dtype: str = "float16") -> dict[str, int]:
+    """Move every float32 initializer that is a model parameter into ``weights.bin`` (each distinct tensor
+    once); in float16 with a Cast back to float32 where the graph reads it, or as float32. The rest stays
+    inline. Returns byte counts."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -141,7 +143,7 @@ def _store_fp16_external(models: dict[str, Any], out: Path, param_bytes: set[byt
             if arr.dtype != np.float32 or hashlib.sha256(arr.tobytes()).digest() not in param_bytes:
                 keep.append(init)
                 continue
-            half = arr.astype(np.float16)
+            half = arr.astype(np.float16) if dtype == "float16" else arr
             raw = half.tobytes()
             key = hashlib.sha256(raw).hexdigest()
             if key not in where:
@@ -151,16 +153,17 @@ def _store_fp16_external(models: dict[str, Any], out: Path, param_bytes: set[byt
                 blob += raw
             offset, length = where[key]
             t = onnx.TensorProto()
-            t.name = init.name + "_fp16"
-            t.data_type = TensorProto.FLOAT16
+            t.name = init.name + "_fp16" if dtype == "float16" else init.name
+            t.data_type = TensorProto.FLOAT16 if dtype == "float16" else TensorProto.FLOAT
             t.dims.extend(arr.shape)
             t.data_location = TensorProto.EXTERNAL
             for k, v in (("location", WEIGHTS), ("offset", str(offset)), ("length", str(length))):
                 e = t.external_data.add()
                 e.key, e.value = k, v
             keep.append(t)
-            casts.append(helper.make_node("Cast", [t.name], [init.name], to=TensorProto.FLOAT,
-                                          name=init.name + "_cast"))
+            if dtype == "float16":
+                casts.append(helper.make_node("Cast", [t.name], [init.name], to=TensorProto.FLOAT,
+                                              name=init.name + "_cast"))
         del graph.initializer[:]
         graph.initializer.extend(keep)
         nodes = list(graph.node)
@@ -171,7 +174,7 @@ def _store_fp16_external(models: dict[str, Any], out: Path, param_bytes: set[byt
 
 
 def export_onnx(checkpoint: str | os.PathLike | Transformer, out: str | os.PathLike, *,
-                tokenizer=None) -> dict[str, Any]:
+                tokenizer=None, weights_dtype: str = "float16") -> dict[str, Any]:
     """Write ``encoder.onnx``, ``decoder_step.onnx``, ``weights.bin``, ``tokenizer.json`` and
     ``manifest.json`` into ``out`` (created; existing files of those names are replaced).
 
@@ -179,10 +182,13 @@ def export_onnx(checkpoint: str | os.PathLike | Transformer, out: str | os.PathL
         checkpoint: a checkpoint directory (``codegen_lib.train.load_checkpoint``), or a model (then pass
             its ``tokenizer``).
         out: the output directory.
+        weights_dtype: ``"float16"`` (served: half the bytes; computed in float32) or ``"float32"``.
     Returns the manifest (a dict). Every graph is checked with ``onnx.checker``.
     """
     import onnx
 
+    if weights_dtype not in ("float16", "float32"):
+        raise ValueError(f"weights_dtype must be 'float16' or 'float32', got {weights_dtype!r}")
     if isinstance(checkpoint, Transformer):
         if tokenizer is None:
             raise ValueError("export_onnx(model, ...) needs tokenizer=")
@@ -225,7 +231,7 @@ def export_onnx(checkpoint: str | os.PathLike | Transformer, out: str | os.PathL
         a = p.detach().float().numpy()
         params |= {hashlib.sha256(np.ascontiguousarray(x).tobytes()).digest() for x in (a, a.T)}
     graphs = {name: onnx.load(str(out / name)) for name in (ENCODER, DECODER)}
-    sizes = _store_fp16_external(graphs, out, params)
+    sizes = _store_external(graphs, out, params, weights_dtype)
     for name, graph in graphs.items():
         onnx.save(graph, str(out / name))
         onnx.checker.check_model(str(out / name))  # the path form also checks the external data
@@ -242,6 +248,7 @@ def export_onnx(checkpoint: str | os.PathLike | Transformer, out: str | os.PathL
         # generate()'s defaults, mirrored by the page: greedy, at most max_tgt_len tokens, no bans
         "decoding": {"max_new_tokens": cfg.max_tgt_len, "min_new_tokens": 0, "no_repeat_ngram_size": 0,
                      "beam_size": 4, "length_penalty": 1.0},
+        "weights_dtype": weights_dtype,
         "files_bytes": {name: (out / name).stat().st_size for name in (ENCODER, DECODER, WEIGHTS)},
         **sizes,
     }
@@ -404,8 +411,11 @@ def _topk(x: np.ndarray, k: int) -> np.ndarray:
 def quantize_int8(directory: str | os.PathLike) -> dict[str, int]:
     """Dynamic int8 quantization (onnxruntime's ``quantize_dynamic``) of both graphs, written beside them as
     ``*.int8.onnx`` (weights inline). Returns their sizes in bytes."""
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process is printed on the root logger
     d = Path(directory)
     manifest = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
     sizes = {}

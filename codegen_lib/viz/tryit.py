@@ -1,0 +1,198 @@
+"""The "Try it" view: the shipped model generates code in the reader's browser (chapters 08 and 10).
+
+The page runs the model itself, with no kernel: ``onnxruntime-web`` (WASM) runs the ONNX export of
+:mod:`codegen_lib.onnx_export` (an encoder and one decoder step with its KV cache) and
+``@huggingface/tokenizers`` (pure JavaScript) runs the model's own ``tokenizer.json``. Both libraries come
+from npm, pinned and sha512-checked by ``scripts/fetch_assets.sh``, and are served from the book itself
+(``_static/tryit/``), as MathJax is; nothing is fetched from a CDN.
+
+The decoding loop in the page mirrors :func:`codegen_lib.decode.generate` with its defaults: ``<pad>`` and
+``<bos>`` are never produced, at most ``max_tgt_len`` tokens, greedy or beam search (4 beams, length
+penalty 1); with a slot model (``config.slots``) the prompt is canonicalized and the code restored as
+:mod:`codegen_lib.slots` does, and slot tokens absent from the prompt are banned. ``tests/test_tryit.py``
+checks in headless Chromium that the page writes PyTorch's greedy output token for token.
+
+Where the files come from:
+
+* the static book: ``<the book>/_static/tryit/`` (found from the page's own ``_static`` scripts);
+* Jupyter: a small local HTTP server the kernel starts (``127.0.0.1``, CORS open), on the same folder;
+* Colab: the same server through ``google.colab.kernel.proxyPort``.
+
+Test interface: ``<textarea id="tryit-prompt">``, the button ``#tryit-run``, the code in ``#tryit-code``,
+``#tryit-status`` reading ``done`` when finished; ``?prompt=<url-encoded>`` (and ``&strategy=beam``) on the
+page's address fills the box and runs it on load.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import html
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+__all__ = ["tryit_view", "tokenizer_box_view", "TryItView", "assets_dir", "ensure_assets", "serve_assets"]
+
+_REPO = Path(__file__).resolve().parents[2]
+DEFAULT_PROMPT = "Write a function `calc_affine(value)` that returns 7 times value plus 6."
+
+
+def assets_dir() -> Path:
+    """``_book_assets/tryit`` of this checkout: the JS libraries (fetch_assets.sh) and ``model/``."""
+    return _REPO / "_book_assets" / "tryit"
+
+
+def _checkpoint_sha(checkpoint: Path) -> str:
+    h = hashlib.sha256()
+    for name in ("config.json", "model.safetensors"):
+        h.update((checkpoint / name).read_bytes())
+    return h.hexdigest()
+
+
+def ensure_assets(checkpoint: str | os.PathLike | None = None, *, fetch: bool = True) -> Path:
+    """Make ``assets_dir()`` complete: fetch the JS libraries if missing (``scripts/fetch_assets.sh``, needs
+    npm) and export the model (default: the shipped one) unless ``model/`` already holds this checkpoint's
+    export. Returns the folder."""
+    from codegen_lib.onnx_export import MANIFEST, export_onnx
+
+    root = assets_dir()
+    if fetch and not (root / "ort" / "ort.wasm.min.mjs").is_file():
+        subprocess.run(["bash", str(_REPO / "scripts" / "fetch_assets.sh")], check=True,
+                       stdout=subprocess.DEVNULL)
+    if checkpoint is None:
+        from codegen_lib.cli import shipped_checkpoint
+
+        checkpoint = shipped_checkpoint()
+    checkpoint = Path(checkpoint)
+    sha = _checkpoint_sha(checkpoint)
+    manifest = root / "model" / MANIFEST
+    if not manifest.is_file() or json.loads(manifest.read_text()).get("checkpoint_sha256") != sha:
+        m = export_onnx(checkpoint, root / "model")
+        m["checkpoint_sha256"] = sha
+        manifest.write_text(json.dumps(m, indent=1) + "\n", encoding="utf-8")
+    return root
+
+
+@functools.lru_cache(maxsize=None)
+def serve_assets(directory: str) -> int:
+    """Serve ``directory`` on ``127.0.0.1`` (a free port, a daemon thread, CORS open) for a page in Jupyter
+    or Colab, whose own server cannot hand out these files. Returns the port; one server per folder."""
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(SimpleHTTPRequestHandler):
+        extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
+                          ".wasm": "application/wasm", ".onnx": "application/octet-stream"}
+
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=directory, **kw)
+
+        def end_headers(self):
+            self.send_header("Access-Control-Allow-Origin", "*")
+            super().end_headers()
+
+        def log_message(self, *args):  # no request log in the notebook
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.server_address[1]
+
+
+def _in_kernel() -> bool:
+    return "ipykernel" in sys.modules
+
+
+class TryItView:
+    """The view's HTML (markup, settings and script); notebooks display it through ``_repr_html_``.
+
+    Build it with :func:`tryit_view`. ``mode`` is ``"generate"`` (the Try it view) or ``"tokenize"`` (the
+    tokenizer box of chapter 02).
+    """
+
+    def __init__(self, *, prompt: str, port: int | None, mode: str = "generate", title: str | None = None):
+        self.prompt, self.port, self.mode, self.title = prompt, port, mode, title
+
+    @property
+    def html(self) -> str:
+        cfg = json.dumps({"port": self.port, "mode": self.mode}).replace("</", "<\\/")
+        title = f"<div class='cg-tryit-title'>{html.escape(self.title)}</div>" if self.title else ""
+        if self.mode == "tokenize":
+            body = (f"<textarea class='cg-tryit-box' data-role='prompt' rows='3'>{html.escape(self.prompt)}"
+                    "</textarea><div class='cg-tryit-msg' data-role='msg'></div>"
+                    "<div class='cg-tryit-toks' data-role='tokens'></div>"
+                    "<div class='cg-tryit-ids' data-role='ids'></div>")
+        else:
+            body = (
+                "<label for='tryit-prompt'>Describe the code you want:</label>"
+                f"<textarea id='tryit-prompt' class='cg-tryit-box' data-role='prompt' rows='3'>"
+                f"{html.escape(self.prompt)}</textarea>"
+                "<div class='cg-tryit-bar'><select id='tryit-strategy' data-role='strategy'>"
+                "<option value='greedy'>greedy</option><option value='beam'>beam search (4 beams)</option>"
+                "</select> <button id='tryit-run' data-role='run' disabled>Generate</button> "
+                "<span id='tryit-status' data-role='status'>loading</span> "
+                "<span class='cg-tryit-msg' data-role='msg'></span></div>"
+                "<pre id='tryit-code' class='cg-tryit-code' data-role='code'></pre>"
+                "<div class='cg-tryit-msg' data-role='speed' id='tryit-speed'></div>"
+                "<div data-role='attn-controls' class='cg-tryit-bar'></div>"
+                "<div data-role='attn-caption' class='cg-tryit-msg'></div>"
+                "<div class='cg-tryit-heat' data-role='heatmap'></div>")
+        return (f"<div class='cg-tryit'>{_CSS}{title}{body}"
+                f"<script type='application/json' class='cg-tryit-cfg'>{cfg}</script>"
+                f"<script>{_JS}\ncgTryIt(document.currentScript.parentElement);</script></div>")
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def save(self, path) -> None:
+        """A stand-alone page holding only this view (it finds the files through the local server)."""
+        Path(path).write_text(f"<!doctype html><html><head><meta charset='utf-8'></head><body>{self.html}"
+                              "</body></html>", encoding="utf-8")
+
+
+def tryit_view(prompt: str = DEFAULT_PROMPT, *, checkpoint: str | os.PathLike | None = None,
+               title: str | None = None, serve: bool | None = None) -> TryItView:
+    """The in-page Try it view of the shipped model (chapters 08 and 10).
+
+    Args:
+        prompt: the text the box starts with.
+        checkpoint: the model to export for the page (default: the shipped one).
+        serve: start the local server for Jupyter/Colab (default: when running in a kernel).
+    Returns a :class:`TryItView`.
+    """
+    root = ensure_assets(checkpoint)
+    port = serve_assets(str(root)) if (serve if serve is not None else _in_kernel()) else None
+    return TryItView(prompt=prompt, port=port, title=title)
+
+
+def tokenizer_box_view(text: str = "Create a python function.\ndef add(a, b):\n    return a + b", *,
+                       serve: bool | None = None) -> TryItView:
+    """The kernel-free tokenizer box (chapter 02): type text, see the shipped tokenizer's pieces and ids,
+    computed in the page by the same JS tokenizer the Try it view uses."""
+    root = ensure_assets()
+    port = serve_assets(str(root)) if (serve if serve is not None else _in_kernel()) else None
+    return TryItView(prompt=text, port=port, mode="tokenize")
+
+
+_CSS = """<style>
+.cg-tryit{font:13px/1.35 system-ui,sans-serif;margin:8px 0;max-width:100%}
+.cg-tryit .cg-tryit-title{font-weight:600;margin-bottom:4px}
+.cg-tryit .cg-tryit-box{width:100%;box-sizing:border-box;font:13px monospace}
+.cg-tryit .cg-tryit-bar{margin:6px 0}
+.cg-tryit .cg-tryit-bar label{margin-right:10px}
+.cg-tryit .cg-tryit-msg{color:#444;margin:4px 0}
+.cg-tryit .cg-tryit-code{background:#f6f8fa;padding:6px 8px;min-height:2.5em;white-space:pre-wrap;font-size:13px}
+.cg-tryit .cg-tryit-heat{overflow:auto;max-height:520px;max-width:100%}
+.cg-tryit .cg-grid{display:grid;gap:1px;font:10px monospace}
+.cg-tryit .cg-grid .cg-cell{width:13px;height:13px}
+.cg-tryit .cg-grid .cg-rl{text-align:right;padding-right:3px;white-space:pre;line-height:13px}
+.cg-tryit .cg-grid .cg-cl{writing-mode:vertical-rl;transform:rotate(180deg);white-space:pre;height:70px}
+.cg-tryit .cg-tryit-toks span{display:inline-block;white-space:pre;margin:1px;padding:0 2px;border-radius:3px}
+.cg-tryit .cg-tryit-ids{font:12px monospace;color:#333;word-break:break-all}
+</style>"""
+
+_JS = (Path(__file__).with_name("tryit.js")).read_text(encoding="utf-8")
