@@ -312,9 +312,9 @@ function cgTryIt(root) {
       var res = await cgGenerate(L, prompt, strategy, function (step) {
         if (step % 16 === 0) msg.textContent = (step + 1) + ' tokens…'; });
       $('code').textContent = res.code;
-      $('speed').textContent = res.tokens + ' tokens in ' + res.seconds.toFixed(2) + ' s = ' +
-        (res.tokens / res.seconds).toFixed(1) + ' tokens/s (' + strategy + ', onnxruntime-web, WASM, ' +
-        '1 thread)';
+      $('speed').textContent = res.tokens + ' tokens in ' + res.seconds.toFixed(2) + ' s' +
+        (res.seconds > 0 ? ' = ' + (res.tokens / res.seconds).toFixed(1) + ' tokens/s' : '') +
+        ' (' + strategy + ', onnxruntime-web, WASM, 1 thread)';
       $('speed').dataset.tokens = res.tokens;
       $('speed').dataset.seconds = res.seconds;
       root.dataset.ids = JSON.stringify(res.ids);

@@ -34,7 +34,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 __all__ = ["tryit_view", "tokenizer_box_view", "TryItView", "assets_dir", "ensure_assets", "serve_assets"]
 
@@ -78,7 +77,7 @@ def ensure_assets(checkpoint: str | os.PathLike | None = None, *, fetch: bool = 
     return root
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def serve_assets(directory: str) -> int:
     """Serve ``directory`` on ``127.0.0.1`` (a free port, a daemon thread, CORS open) for a page in Jupyter
     or Colab, whose own server cannot hand out these files. Returns the port; one server per folder."""
@@ -187,7 +186,7 @@ _CSS = """<style>
 .cg-tryit .cg-tryit-msg{color:#444;margin:4px 0}
 .cg-tryit .cg-tryit-code{background:#f6f8fa;padding:6px 8px;min-height:2.5em;white-space:pre-wrap;font-size:13px}
 .cg-tryit .cg-tryit-heat{overflow:auto;max-height:520px;max-width:100%}
-.cg-tryit .cg-grid{display:grid;gap:1px;font:10px monospace}
+.cg-tryit .cg-grid{display:inline-grid;gap:1px;font:10px monospace}
 .cg-tryit .cg-grid .cg-cell{width:13px;height:13px}
 .cg-tryit .cg-grid .cg-rl{text-align:right;padding-right:3px;white-space:pre;line-height:13px}
 .cg-tryit .cg-grid .cg-cl{writing-mode:vertical-rl;transform:rotate(180deg);white-space:pre;height:70px}
