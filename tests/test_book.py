@@ -307,3 +307,67 @@ def test_kernel_free_attention_view_responds_to_a_control(built_book, stem, tmp_
         assert len(states) >= 2, f"{stem}: the view has no control to change"
         assert states[0].split("|")[1], f"{stem}: the first heatmap is empty"
         assert all(a != b for a, b in zip(states, states[1:])), f"{stem}: a control change left the view as it was"
+
+
+# ----------------------------------------------------------------------------- the in-page model (issue 19)
+TRYIT_PROMPTS = [
+    "Write a function `calc_affine(value)` that returns 7 times value plus 6.",
+    "Define is_odd(n) returning whether n is odd.",
+    "Implement `reverse_str` that reverses a string `s`.",
+    "Write a python function to find the maximum of two numbers.",
+    "Sort a list of numbers in descending order",
+    "read a file 'data.txt' and print its lines",
+    "Create a dictionary mapping each word in `words` to its length.",
+    "Write a function to count the vowels in a string, ignoring case.",
+    "convert a list of strings `l` to integers",
+    "Return the sum of the squares of 1, 2.5 and 3 -- with \"quotes\", tabs\tand ünïcode ✓",
+    "Check whether a number is prime.\nThen print the first 10 primes.",
+    "Write a function that " + "repeats the word again and again " * 12 + "until it is truncated.",
+]
+NO_NETWORK = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+
+
+def _tryit_result(dom: str) -> dict:
+    """Status, code and ids of the Try it view in a dumped DOM."""
+    status = re.search(r'<span id="tryit-status"[^>]*>(.*?)</span>', dom, flags=re.S)
+    code = re.search(r'<pre id="tryit-code"[^>]*>(.*?)</pre>', dom, flags=re.S)
+    ids = re.search(r'class="cg-tryit"[^>]*data-ids="([^"]*)"', dom)
+    msg = re.search(r'data-role="msg"[^>]*>(.*?)</span>', dom, flags=re.S)
+    return {"status": status and status.group(1), "code": code and html.unescape(code.group(1)),
+            "ids": ids and json.loads(html.unescape(ids.group(1))), "msg": msg and html.unescape(msg.group(1))}
+
+
+@pytest.mark.slow
+def test_tryit_view_writes_pytorch_greedy_output_offline(built_book, tmp_path):
+    """Chapter 08's Try it view, in headless Chromium with the network off: for each ?prompt= the code it
+    shows is the shipped model's PyTorch greedy output, token for token."""
+    import warnings
+    from urllib.parse import quote
+
+    import torch
+
+    from codegen_lib.cli import shipped_checkpoint
+    from codegen_lib.decode import generate, greedy_decode
+    from codegen_lib.train import load_checkpoint
+    from codegen_lib.viz.tryit import serve_assets
+
+    root = built_book / "html"
+    page = root / "book" / "08_decoding.html"
+    assert 'id="tryit-prompt"' in page.read_text(encoding="utf-8")
+    assert (root / "_static" / "tryit" / "model" / "weights.bin").is_file()
+    port = serve_assets(str(root))  # plain static files over http://127.0.0.1 (WASM needs http, not file:)
+    model, tok, _ = load_checkpoint(shipped_checkpoint())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the long prompt is truncated, with a warning
+        texts = generate(model, tok, TRYIT_PROMPTS)
+    for prompt, text in zip(TRYIT_PROMPTS, texts):
+        src = torch.tensor([tok.encode(prompt)[: model.config.max_src_len - 1] + [tok.eos_id]])
+        ids = greedy_decode(model, src, max_new_tokens=model.config.max_tgt_len, bos_id=tok.bos_id,
+                            eos_id=tok.eos_id)[0].tolist()
+        ids = ids[: ids.index(tok.eos_id)] if tok.eos_id in ids else ids
+        url = f"http://127.0.0.1:{port}/book/08_decoding.html?prompt={quote(prompt)}"
+        proc = _run_chromium([NO_NETWORK, "--virtual-time-budget=120000", "--dump-dom", url], tmp_path)
+        got = _tryit_result(proc.stdout)
+        assert got["status"] == "done", (prompt, got, proc.stderr[-1500:])
+        assert got["ids"] == ids, prompt
+        assert got["code"] == text, prompt
