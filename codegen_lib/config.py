@@ -9,6 +9,7 @@ seed        128      8      6 + 6   1024  128       256       the capstone repor
 tiny        32       2      2 + 2   64    64        96        tests, CI and the book's fast mode
 small       128      4      3 + 3   512   128       256       trainable on a laptop CPU
 improved    256      8      3 + 3   1024  128       256       pre-LN, tied embeddings
+copy        256      8      3 + 3   1024  128       256       improved + copy head + slot canonicalization
 ==========  =======  =====  ======  ====  ========  ========  =============================================
 
 The vocabulary sizes are placeholders (8000); callers override them with ``tokenizer.vocab_size``.
@@ -42,6 +43,8 @@ class ModelConfig:
     pad_id: int = 0  # padding token id (the report hard-codes 0)
     norm_first: bool = False  # False = post-LN as in the report; True = pre-LN (more stable when deep)
     tie_embeddings: bool = False  # share decoder embedding, output projection and encoder embedding
+    copy_head: bool = False  # pointer-generator: mix the vocabulary softmax with copying source tokens
+    slots: bool = False  # requests are slot-canonicalized (codegen_lib.slots) before encoding; generate restores
 
     def __post_init__(self) -> None:
         for name in ("src_vocab_size", "tgt_vocab_size", "d_model", "num_heads", "num_layers", "d_ff",
@@ -58,6 +61,9 @@ class ModelConfig:
             raise ValueError(f"ModelConfig.dropout must be in [0, 1), got {self.dropout!r}")
         if not 0 <= self.pad_id < min(self.src_vocab_size, self.tgt_vocab_size):
             raise ValueError(f"pad_id {self.pad_id} is outside the vocabulary")
+        if self.copy_head and self.src_vocab_size != self.tgt_vocab_size:
+            raise ValueError("copy_head=True copies source ids into the target vocabulary, so it needs one "
+                             f"shared vocabulary, but {self.src_vocab_size} != {self.tgt_vocab_size}")
         if self.tie_embeddings and self.src_vocab_size != self.tgt_vocab_size:
             raise ValueError(
                 "tie_embeddings=True needs one shared vocabulary, but src_vocab_size "
@@ -123,4 +129,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # the book's improvement over the report: pre-LN and tied embeddings, wider but shallower
     "improved": dict(d_model=256, num_heads=8, num_layers=3, d_ff=1024, max_src_len=128, max_tgt_len=256,
                      dropout=0.1, norm_first=True, tie_embeddings=True),
+    # improved + a pointer-generator copy head over the shared vocabulary + slot-canonicalized requests
+    "copy": dict(d_model=256, num_heads=8, num_layers=3, d_ff=1024, max_src_len=128, max_tgt_len=256,
+                 dropout=0.1, norm_first=True, tie_embeddings=True, copy_head=True, slots=True),
 }

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .model import Transformer, causal_mask
+from .slots import canonicalize_request, restore
 
 __all__ = ["generate", "greedy_decode", "beam_search", "sample", "Stepper", "STRATEGIES"]
 
@@ -33,27 +34,45 @@ class Stepper:
         model: a :class:`~codegen_lib.model.Transformer` (put it in ``eval()`` mode first).
         src: (B, S) source ids, padded with the model's pad id.
         use_cache: reuse keys/values of earlier steps (True) or recompute the full prefix (False).
+        slot_ids: the tokenizer's slot-token ids (``tokenizer.slot_ids``); each row may only emit the slot
+            tokens that occur in its own source, so no slot the request never had can appear.
     """
 
-    def __init__(self, model: Transformer, src: torch.Tensor, use_cache: bool = True):
+    def __init__(self, model: Transformer, src: torch.Tensor, use_cache: bool = True,
+                 slot_ids: Sequence[int] = ()):
         self.model = model
+        self.src = src  # (B, S), read by the copy head
+        self.slot_ids = torch.tensor(list(slot_ids), dtype=torch.long, device=src.device)  # (n,)
+        # (B, n) True where slot token j is absent from row b's source: banned there
+        self.slot_ban = (src.unsqueeze(-1) != self.slot_ids.view(1, 1, -1)).all(dim=1)
         self.src_mask = (src != model.pad_id).unsqueeze(1).unsqueeze(2)  # (B, 1, 1, S)
         self.memory = model.encode(src, self.src_mask)  # (B, S, D), computed once
         self.cache = model.new_cache() if use_cache else None
 
     def next_logits(self, tokens: torch.Tensor) -> torch.Tensor:
-        """tokens: (N, t) every prefix so far, <bos> first -> logits (N, V) for position t."""
+        """tokens: (N, t) every prefix so far, <bos> first -> scores (N, V) for position t.
+
+        The scores are logits, or log-probabilities for a copy-head model (``Transformer.project``).
+        """
         if self.cache is not None:
             new = tokens[:, self.cache.length :]  # (N, 1): only what the cache has not seen
-            hidden = self.model.decode(new, self.memory, self.src_mask, cache=self.cache)  # (N, 1, D)
+            scores = self.model.decode_scores(new, self.memory, self.src, self.src_mask,
+                                              cache=self.cache)  # (N, 1, V)
         else:
             mask = causal_mask(tokens.size(1), device=tokens.device)  # (t, t)
-            hidden = self.model.decode(tokens, self.memory, self.src_mask, mask)  # (N, t, D)
-        return self.model.fc(hidden[:, -1])  # (N, D) -> (N, V)
+            scores = self.model.decode_scores(tokens, self.memory, self.src, self.src_mask, mask)  # (N, t, V)
+        scores = scores[:, -1]  # (N, V)
+        if self.slot_ids.numel():
+            banned = torch.zeros_like(scores, dtype=torch.bool)  # (N, V)
+            banned[:, self.slot_ids] = self.slot_ban  # (N, n) scattered onto their ids
+            scores = scores.masked_fill(banned, float("-inf"))
+        return scores
 
     def reorder(self, rows: torch.Tensor) -> None:
         """Keep rows ``rows`` (N',) of the batch: expand a source into beams, or follow beam choices."""
         self.memory = self.memory.index_select(0, rows)  # (N', S, D)
+        self.src = self.src.index_select(0, rows)  # (N', S)
+        self.slot_ban = self.slot_ban.index_select(0, rows)  # (N', n)
         self.src_mask = self.src_mask.index_select(0, rows)  # (N', 1, 1, S)
         if self.cache is not None:
             self.cache.reorder(rows)
@@ -120,11 +139,12 @@ def _finish(tokens: torch.Tensor, pad_id: int) -> torch.Tensor:
 
 
 def _sampling_or_greedy(
-    model, src, *, max_new_tokens, bos_id, eos_id, use_cache, min_new_tokens, no_repeat_ngram_size, choose
+    model, src, *, max_new_tokens, bos_id, eos_id, use_cache, min_new_tokens, no_repeat_ngram_size, choose,
+    slot_ids=(),
 ) -> torch.Tensor:
     max_new_tokens = _check_decode_args(model, src, max_new_tokens, min_new_tokens)
     pad_id = model.pad_id
-    stepper = Stepper(model, src, use_cache)
+    stepper = Stepper(model, src, use_cache, slot_ids)
     tokens = torch.full((src.size(0), 1), bos_id, dtype=torch.long, device=src.device)  # (B, 1)
     finished = torch.zeros(src.size(0), dtype=torch.bool, device=src.device)  # (B,)
     for step in range(max_new_tokens):
@@ -151,6 +171,7 @@ def greedy_decode(
     use_cache: bool = True,
     min_new_tokens: int = 0,
     no_repeat_ngram_size: int = 0,
+    slot_ids: Sequence[int] = (),
 ) -> torch.Tensor:
     """Pick the most likely token at every step (chapter 08).
 
@@ -159,13 +180,14 @@ def greedy_decode(
         max_new_tokens: stop after this many tokens (``<eos>`` included) if no ``<eos>`` came before.
         min_new_tokens: forbid ``<eos>`` before this many tokens (benchmarks force a length with it).
         no_repeat_ngram_size: if > 0, never produce an n-gram of this size twice.
+        slot_ids: slot-token ids that a row may emit only if its source holds them (see :class:`Stepper`).
     Returns:
         (B, L) generated ids, ``<bos>`` stripped, padded with ``model.pad_id`` after ``<eos>``.
     """
     return _sampling_or_greedy(
         model, src, max_new_tokens=max_new_tokens, bos_id=bos_id, eos_id=eos_id, use_cache=use_cache,
         min_new_tokens=min_new_tokens, no_repeat_ngram_size=no_repeat_ngram_size,
-        choose=lambda logits: logits.argmax(dim=-1),
+        choose=lambda logits: logits.argmax(dim=-1), slot_ids=slot_ids,
     )
 
 
@@ -199,6 +221,7 @@ def sample(
     use_cache: bool = True,
     min_new_tokens: int = 0,
     no_repeat_ngram_size: int = 0,
+    slot_ids: Sequence[int] = (),
 ) -> torch.Tensor:
     """Draw each token from softmax(logits / temperature), optionally within top-k / top-p (chapter 08).
 
@@ -222,6 +245,7 @@ def sample(
     return _sampling_or_greedy(
         model, src, max_new_tokens=max_new_tokens, bos_id=bos_id, eos_id=eos_id, use_cache=use_cache,
         min_new_tokens=min_new_tokens, no_repeat_ngram_size=no_repeat_ngram_size, choose=choose,
+        slot_ids=slot_ids,
     )
 
 
@@ -238,6 +262,7 @@ def beam_search(
     use_cache: bool = True,
     min_new_tokens: int = 0,
     no_repeat_ngram_size: int = 0,
+    slot_ids: Sequence[int] = (),
 ) -> torch.Tensor:
     """Keep the ``beam_size`` best prefixes per source; return the best finished one (chapter 08).
 
@@ -254,7 +279,7 @@ def beam_search(
     max_new_tokens = _check_decode_args(model, src, max_new_tokens, min_new_tokens)
     pad_id, device = model.pad_id, src.device
     B, K = src.size(0), beam_size
-    stepper = Stepper(model, src, use_cache)
+    stepper = Stepper(model, src, use_cache, slot_ids)
     stepper.reorder(torch.arange(B, device=device).repeat_interleave(K))  # (B*K) rows, K per source
     tokens = torch.full((B * K, 1), bos_id, dtype=torch.long, device=device)  # (B*K, 1)
     scores = torch.full((B, K), float("-inf"), device=device)  # (B, K) summed log-probs
@@ -350,7 +375,9 @@ def generate(
         model: a trained Transformer (switched to eval mode for the call, then restored).
         tokenizer: with ``encode``/``decode`` and ``pad_id``/``bos_id``/``eos_id`` (``CodeTokenizer``).
         prompts: one prompt or a list of them; empty prompts raise ``ValueError``; prompts longer than
-            ``model.config.max_src_len`` are truncated with a warning saying by how many tokens.
+            ``model.config.max_src_len`` are truncated with a warning saying by how many tokens. When
+            ``model.config.slots`` is set, each prompt is slot-canonicalized first (``codegen_lib.slots``)
+            and the values are restored into the generated code.
         strategy: ``"greedy"``, ``"beam"`` or ``"sample"``; the other arguments are as in
             :func:`greedy_decode`, :func:`beam_search` and :func:`sample`.
         seed: seeds the sampler, so ``strategy="sample"`` is reproducible.
@@ -368,13 +395,19 @@ def generate(
     prompt_list = [prompts] if single else list(prompts)
     if not prompt_list:
         raise ValueError("prompts is empty; pass a string or a non-empty list of strings")
+    slot_lists: list[list] = [[] for _ in prompt_list]
+    if getattr(model.config, "slots", False):  # the model reads canonicalized requests (chapter 02)
+        canonical = [canonicalize_request(p) for p in prompt_list]
+        prompt_list = [c[0] for c in canonical]
+        slot_lists = [c[1] for c in canonical]
     sources = _encode_prompts(tokenizer, prompt_list, model.config.max_src_len)
     device = next(model.parameters()).device
     generator = None
     if strategy == "sample" and seed is not None:
         generator = torch.Generator(device=device).manual_seed(seed)
     common = dict(max_new_tokens=max_new_tokens, bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id,
-                  use_cache=use_cache, min_new_tokens=min_new_tokens, no_repeat_ngram_size=no_repeat_ngram_size)
+                  use_cache=use_cache, min_new_tokens=min_new_tokens, no_repeat_ngram_size=no_repeat_ngram_size,
+                  slot_ids=getattr(tokenizer, "slot_ids", []) if getattr(model.config, "slots", False) else [])
 
     was_training = model.training
     model.eval()
@@ -396,8 +429,8 @@ def generate(
             for seq in ids.tolist():
                 if tokenizer.eos_id in seq:
                     seq = seq[: seq.index(tokenizer.eos_id)]
-                outputs.append(tokenizer.decode([t for t in seq if t != tokenizer.pad_id],
-                                                skip_special_tokens=True))
+                text = tokenizer.decode([t for t in seq if t != tokenizer.pad_id], skip_special_tokens=True)
+                outputs.append(restore(text, slot_lists[len(outputs)]))  # values back into their slots
     finally:
         model.train(was_training)
     return outputs

@@ -10,7 +10,9 @@ Differences from the report's listing, each deliberate and small:
 * ``return_attention=True`` collects every layer's attention weights in bertviz's format;
 * ``norm_first=True`` gives pre-LN layers plus a final LayerNorm after each stack;
 * ``tie_embeddings=True`` shares one matrix between the encoder embedding, decoder embedding and
-  output projection.
+  output projection;
+* ``copy_head=True`` adds a pointer-generator (:meth:`Transformer.project`): the output mixes the
+  vocabulary softmax with a copy of the source tokens, weighted by the last layer's cross-attention.
 
 Embedding scale: the report adds the positional encoding to the raw embedding (no sqrt(d_model)
 factor), and we keep that for untied embeddings: ``nn.Embedding`` starts at N(0, 1), the same scale as
@@ -76,6 +78,8 @@ class Transformer(nn.Module):
         pad_id: padding token id (0 in the report).
         norm_first: pre-LN layers (False = the report's post-LN).
         tie_embeddings: share encoder/decoder embeddings and the output projection.
+        copy_head: a pointer-generator head (see :meth:`project`).
+        slots: the model reads slot-canonicalized requests (``codegen_lib.slots``); only recorded here.
 
     ``build_model(cfg)`` is the usual way to build one; it sets :attr:`config` with separate source and
     target limits. A plain constructor sets both limits to ``max_seq_length``.
@@ -95,13 +99,15 @@ class Transformer(nn.Module):
         pad_id: int = 0,
         norm_first: bool = False,
         tie_embeddings: bool = False,
+        copy_head: bool = False,
+        slots: bool = False,
     ):
         super().__init__()
         self.config = ModelConfig(
             src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, d_model=d_model,
             num_heads=num_heads, num_layers=num_layers, d_ff=d_ff, max_src_len=max_seq_length,
             max_tgt_len=max_seq_length, dropout=dropout, pad_id=pad_id, norm_first=norm_first,
-            tie_embeddings=tie_embeddings,
+            tie_embeddings=tie_embeddings, copy_head=copy_head, slots=slots,
         )  # validates every argument with a clear message
         self.pad_id = pad_id
         self.encoder_embedding = nn.Embedding(src_vocab_size, d_model)
@@ -117,6 +123,8 @@ class Transformer(nn.Module):
         self.encoder_norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
         self.decoder_norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
         self.fc = nn.Linear(d_model, tgt_vocab_size)  # D -> V logits
+        # the copy head's gate: p_gen = sigmoid(copy_gate(h)), the share of the vocabulary distribution
+        self.copy_gate = nn.Linear(d_model, 1) if copy_head else None
         self.dropout = nn.Dropout(dropout)
         self.embed_scale = 1.0
         if tie_embeddings:
@@ -175,21 +183,8 @@ class Transformer(nn.Module):
         x = self.encoder_norm(x)
         return (x, weights) if return_attention else x
 
-    def decode(
-        self,
-        tgt: torch.Tensor,
-        memory: torch.Tensor,
-        src_mask: torch.Tensor | None,
-        tgt_mask: torch.Tensor | None = None,
-        cache: KVCache | None = None,
-        return_attention: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
-        """tgt (B, T) ids, memory (B, S, D) -> hidden states (B, T, D); apply ``fc`` for logits.
-
-        ``tgt_mask`` defaults to causal + target padding. With a ``cache``, ``tgt`` holds only the new
-        tokens; their positions continue from ``cache.length`` and the cache is updated in place.
-        With ``return_attention`` also returns per-layer self- (B, H, T, T) and cross- (B, H, T, S) weights.
-        """
+    def _decoder_stack(self, tgt, memory, src_mask, tgt_mask, cache, weights: str):
+        """The decoder layers; ``weights`` is "none", "last" (the last layer's, for the copy head) or "all"."""
         offset = cache.length if cache is not None else 0
         if offset + tgt.size(1) > self.config.max_tgt_len:
             raise ValueError(
@@ -204,32 +199,97 @@ class Transformer(nn.Module):
             # else: one new token may see every cached token, no mask needed
         x = self._embed(self.decoder_embedding, tgt, offset)  # (B, T, D)
         self_weights, cross_weights = [], []
+        last = len(self.decoder_layers) - 1
         for i, layer in enumerate(self.decoder_layers):
             layer_cache = cache.layers[i] if cache is not None else None
-            if return_attention:
+            if weights == "all" or (weights == "last" and i == last):
                 x, sw, cw = layer(x, memory, src_mask, tgt_mask, layer_cache, need_weights=True)
                 self_weights.append(sw)  # (B, H, T, T)
                 cross_weights.append(cw)  # (B, H, T, S)
             else:
                 x = layer(x, memory, src_mask, tgt_mask, layer_cache)  # (B, T, D)
-        x = self.decoder_norm(x)
-        return (x, self_weights, cross_weights) if return_attention else x
+        return self.decoder_norm(x), self_weights, cross_weights
+
+    def decode(
+        self,
+        tgt: torch.Tensor,
+        memory: torch.Tensor,
+        src_mask: torch.Tensor | None,
+        tgt_mask: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        return_attention: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """tgt (B, T) ids, memory (B, S, D) -> hidden states (B, T, D); :meth:`project` gives the scores.
+
+        ``tgt_mask`` defaults to causal + target padding. With a ``cache``, ``tgt`` holds only the new
+        tokens; their positions continue from ``cache.length`` and the cache is updated in place.
+        With ``return_attention`` also returns per-layer self- (B, H, T, T) and cross- (B, H, T, S) weights.
+        """
+        x, self_w, cross_w = self._decoder_stack(tgt, memory, src_mask, tgt_mask, cache,
+                                                 "all" if return_attention else "none")
+        return (x, self_w, cross_w) if return_attention else x
+
+    def project(
+        self, hidden: torch.Tensor, src: torch.Tensor | None = None, cross: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Decoder states (B, T, D) -> next-token scores (B, T, V) (chapter 06).
+
+        Without the copy head these are the logits ``fc(hidden)``. With it (a pointer-generator, See et
+        al. 2017) they are the log-probabilities of the mixture
+
+            p(w) = p_gen * softmax(fc(h))[w] + (1 - p_gen) * sum of cross[s] over source positions s with src[s] == w
+
+        where ``p_gen = sigmoid(copy_gate(h))`` (B, T, 1) and ``cross`` (B, T, S) is the last decoder
+        layer's cross-attention averaged over heads. ``softmax`` and ``log_softmax`` of either kind of score
+        give the same distribution, so the loss and every decoder treat both alike.
+        """
+        logits = self.fc(hidden)  # (B, T, D) @ (D, V) -> (B, T, V)
+        if self.copy_gate is None:
+            return logits
+        if src is None or cross is None:
+            raise ValueError("a copy-head model needs the source ids and the cross-attention to score tokens")
+        p_vocab = torch.softmax(logits.float(), dim=-1)  # (B, T, V)
+        p_gen = torch.sigmoid(self.copy_gate(hidden).float())  # (B, T, 1)
+        index = src.unsqueeze(1).expand(-1, cross.size(1), -1)  # (B, S) -> (B, T, S)
+        p_copy = torch.zeros_like(p_vocab).scatter_add_(-1, index, cross.float())  # (B, T, V)
+        mixed = p_gen * p_vocab + (1.0 - p_gen) * p_copy  # (B, T, V), each row sums to 1
+        return mixed.clamp_min(1e-12).log()  # log-probabilities; the clamp keeps -inf out of the loss
+
+    def decode_scores(
+        self,
+        tgt: torch.Tensor,
+        memory: torch.Tensor,
+        src: torch.Tensor,
+        src_mask: torch.Tensor | None,
+        tgt_mask: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+    ) -> torch.Tensor:
+        """:meth:`decode` then :meth:`project`: tgt (B, T), memory (B, S, D), src (B, S) -> scores (B, T, V).
+
+        The decoders of chapter 08 call this at every step; with the copy head it also asks the last
+        decoder layer for its cross-attention weights.
+        """
+        if self.copy_gate is None:
+            return self.fc(self.decode(tgt, memory, src_mask, tgt_mask, cache))  # (B, T, V)
+        hidden, _, cross_w = self._decoder_stack(tgt, memory, src_mask, tgt_mask, cache, "last")
+        return self.project(hidden, src, cross_w[-1].mean(dim=1))  # (B, H, T, S) -> (B, T, S)
 
     def forward(
         self, src: torch.Tensor, tgt: torch.Tensor, return_attention: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, dict[str, list[torch.Tensor]]]:
-        """src (B, S), tgt (B, T) -> logits (B, T, V).
+        """src (B, S), tgt (B, T) -> scores (B, T, V): logits, or log-probabilities with the copy head.
 
-        With ``return_attention=True`` returns ``(logits, {"encoder": [...], "decoder": [...], "cross": [...]})``,
+        With ``return_attention=True`` returns ``(scores, {"encoder": [...], "decoder": [...], "cross": [...]})``,
         one tensor per layer of shape (B, H, T_q, T_k) -- the format bertviz's ``model_view`` takes.
         """
         src_mask, tgt_mask = self.generate_mask(src, tgt)
         if not return_attention:
             memory = self.encode(src, src_mask)  # (B, S, D)
-            return self.fc(self.decode(tgt, memory, src_mask, tgt_mask))  # (B, T, V)
+            return self.decode_scores(tgt, memory, src, src_mask, tgt_mask)  # (B, T, V)
         memory, enc_w = self.encode(src, src_mask, return_attention=True)
         hidden, dec_w, cross_w = self.decode(tgt, memory, src_mask, tgt_mask, return_attention=True)
-        return self.fc(hidden), {"encoder": enc_w, "decoder": dec_w, "cross": cross_w}
+        scores = self.project(hidden, src, cross_w[-1].mean(dim=1))  # (B, T, V)
+        return scores, {"encoder": enc_w, "decoder": dec_w, "cross": cross_w}
 
 
 def build_model(cfg: ModelConfig) -> Transformer:
@@ -241,7 +301,7 @@ def build_model(cfg: ModelConfig) -> Transformer:
     model = Transformer(
         cfg.src_vocab_size, cfg.tgt_vocab_size, cfg.d_model, cfg.num_heads, cfg.num_layers, cfg.d_ff,
         cfg.max_seq_length, cfg.dropout, pad_id=cfg.pad_id, norm_first=cfg.norm_first,
-        tie_embeddings=cfg.tie_embeddings,
+        tie_embeddings=cfg.tie_embeddings, copy_head=cfg.copy_head, slots=cfg.slots,
     )
     model.config = ModelConfig.from_dict(cfg.to_dict())  # a copy: later edits to cfg don't leak in
     return model

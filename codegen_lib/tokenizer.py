@@ -29,7 +29,9 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from .slots import is_slot_token
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIAL_TOKENS: dict[str, int] = {PAD: 0, BOS: 1, EOS: 2, UNK: 3}  # fixed ids, DESIGN.md
@@ -177,6 +179,16 @@ class CodeTokenizer:
             raise TypeError(f"encode expects a str, got {type(text).__name__}")
         return self._tok.encode(text, add_special_tokens=False).ids
 
+    @property
+    def slot_ids(self) -> list[int]:
+        """Ids of the slot tokens (``var_0`` ...) this tokenizer holds as whole tokens; [] if none.
+
+        Slot tokens are added by ``train_tokenizer(..., added_tokens=slots.SLOT_TOKENS)`` for models
+        trained on canonicalized requests (chapter 02); decoding bans those absent from the source.
+        """
+        added = self._tok.get_added_tokens_decoder()  # {id: AddedToken}
+        return sorted(i for i, t in added.items() if not t.special and is_slot_token(t.content))
+
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         """``[encode(t) for t in texts]``, computed in parallel by the Rust backend."""
         texts = list(texts)
@@ -280,7 +292,8 @@ def _read_meta(directory: Path) -> dict:
     return meta
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 8000, min_frequency: int = 2) -> CodeTokenizer:
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 8000, min_frequency: int = 2,
+                    added_tokens: Sequence[str] = ()) -> CodeTokenizer:
     """Train the default byte-level BPE on ``texts`` (a training split: prompts and code).
 
     Args:
@@ -288,6 +301,8 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 8000, min_frequency:
         vocab_size: total ids including the 4 specials and the 256 byte tokens (so at least 260). It is an
             upper bound: a small corpus may run out of merges first.
         min_frequency: a pair must occur this often to be merged.
+        added_tokens: whole words that always become one token each, after the BPE ids (the slot names
+            of ``codegen_lib.slots``); they match only as whole words (``var_0`` but not ``myvar_0``).
 
     Training is deterministic: the same texts in the same order give the same vocabulary and merges.
     """
@@ -310,6 +325,8 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 8000, min_frequency:
         show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer)
+    if added_tokens:
+        tok.add_tokens([AddedToken(t, single_word=True, normalized=False, special=False) for t in added_tokens])
     return CodeTokenizer(tok)  # asserts the fixed special ids
 
 
