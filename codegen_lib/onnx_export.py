@@ -244,6 +244,8 @@ def export_onnx(checkpoint: str | os.PathLike | Transformer, out: str | os.PathL
         "pad_id": tokenizer.pad_id, "bos_id": tokenizer.bos_id, "eos_id": tokenizer.eos_id,
         "special_ids": sorted(_special_ids(tokenizer)),
         "copy_head": _config_flag(model, "copy_head"), "slots": _config_flag(model, "slots"),
+        # slot tokens (var_0 ...): a row may only emit those its source holds (decode.Stepper)
+        "slot_ids": list(getattr(tokenizer, "slot_ids", [])) if _config_flag(model, "slots") else [],
         "scores": "log_probs" if _config_flag(model, "copy_head") else "logits",
         # generate()'s defaults, mirrored by the page: greedy, at most max_tgt_len tokens, no bans
         "decoding": {"max_new_tokens": cfg.max_tgt_len, "min_new_tokens": 0, "no_repeat_ngram_size": 0,
@@ -266,13 +268,14 @@ def _special_ids(tokenizer) -> set[int]:
 # Decoding through onnxruntime: the page's loop, in Python (the parity test and the benchmarks use it)
 # ----------------------------------------------------------------------------------------------------------
 def _process_scores(scores: np.ndarray, seqs: list[list[int]], step: int, m: dict[str, Any],
-                    banned: np.ndarray | None = None) -> np.ndarray:
-    """``decode._process_logits`` on a (N, V) float32 array; ``seqs`` are the generated ids per row."""
+                    banned: list[int] = ()) -> np.ndarray:
+    """``decode._process_logits`` on a (N, V) float32 array; ``seqs`` are the generated ids per row;
+    ``banned``: slot ids absent from the source (``decode.Stepper``)."""
     scores = scores.astype(np.float32).copy()
     eos = m["eos_id"]
+    if len(banned):
+        scores[:, list(banned)] = -np.inf
     scores[:, [i for i in (m["pad_id"], m["bos_id"]) if i != eos]] = -np.inf
-    if banned is not None:
-        scores[:, banned] = -np.inf
     d = m["decoding"]
     if step < d["min_new_tokens"]:
         scores[:, eos] = -np.inf
@@ -322,10 +325,26 @@ class OnnxGenerator:
         self.n = self.manifest["num_layers"]
         self.names = _names(self.n)
 
+    def source(self, prompt: str) -> tuple[list[int], list, list[int]]:
+        """As ``decode.generate`` builds a source: the (slot-canonicalized) prompt's ids truncated to
+        ``max_src_len - 1``, then <eos>; the slots to restore; the slot ids this source may not emit."""
+        slots = []
+        if self.manifest["slots"]:
+            from .slots import canonicalize_request
+
+            prompt, slots = canonicalize_request(prompt)
+        ids = self.tokenizer.encode(prompt)[: self.manifest["max_src_len"] - 1] + [self.manifest["eos_id"]]
+        banned = [i for i in self.manifest.get("slot_ids", []) if i not in ids]
+        return ids, slots, banned
+
     def source_ids(self, prompt: str) -> list[int]:
-        """The prompt's ids as ``decode.generate`` builds them: truncated to ``max_src_len - 1``, + <eos>."""
-        ids = self.tokenizer.encode(prompt)[: self.manifest["max_src_len"] - 1]
-        return ids + [self.manifest["eos_id"]]
+        """The source ids of ``prompt`` (see :meth:`source`)."""
+        return self.source(prompt)[0]
+
+    def _text(self, ids: list[int], slots: list) -> str:
+        from .slots import restore
+
+        return restore(self.tokenizer.decode(ids), slots)
 
     def _start(self, src_ids: list[int], rows: int):
         src = np.array([src_ids] * rows, dtype=np.int64)  # (N, S)
@@ -346,19 +365,20 @@ class OnnxGenerator:
         """``{"ids": generated ids (<eos> excluded), "code": text, "cross": (steps, layers, H, S)}``."""
         m = self.manifest
         limit = min(max_new_tokens or m["decoding"]["max_new_tokens"], m["max_tgt_len"])
-        feeds, past = self._start(self.source_ids(prompt), 1)
+        src, slots, banned = self.source(prompt)
+        feeds, past = self._start(src, 1)
         seq: list[int] = []
         crosses = []
         last = np.array([m["bos_id"]])
         for step in range(limit):
             scores, cross_w, past = self._step(feeds, past, last)
             crosses.append(cross_w[0])
-            nxt = int(_process_scores(scores, [seq], step, m).argmax(axis=-1)[0])
+            nxt = int(_process_scores(scores, [seq], step, m, banned).argmax(axis=-1)[0])
             if nxt == m["eos_id"]:
                 break
             seq.append(nxt)
             last = np.array([nxt])
-        return {"ids": seq, "code": self.tokenizer.decode(seq), "cross": np.stack(crosses)}
+        return {"ids": seq, "code": self._text(seq, slots), "cross": np.stack(crosses)}
 
     def beam(self, prompt: str, beam_size: int | None = None, length_penalty: float | None = None,
              max_new_tokens: int | None = None) -> dict[str, Any]:
@@ -368,7 +388,8 @@ class OnnxGenerator:
         lp = m["decoding"]["length_penalty"] if length_penalty is None else length_penalty
         limit = min(max_new_tokens or m["decoding"]["max_new_tokens"], m["max_tgt_len"])
         eos, pad = m["eos_id"], m["pad_id"]
-        feeds, past = self._start(self.source_ids(prompt), K)
+        src, slots, banned = self.source(prompt)
+        feeds, past = self._start(src, K)
         seqs: list[list[int]] = [[] for _ in range(K)]
         scores = np.full(K, -np.inf, dtype=np.float32)
         scores[0] = 0.0
@@ -377,7 +398,7 @@ class OnnxGenerator:
         last = np.full(K, m["bos_id"])
         for step in range(limit):
             out, _, past = self._step(feeds, past, last)
-            logp = _log_softmax(_process_scores(out, seqs, step, m))  # (K, V)
+            logp = _log_softmax(_process_scores(out, seqs, step, m, banned))  # (K, V)
             logp[finished] = -np.inf
             logp[finished, pad] = 0.0
             V = logp.shape[-1]
@@ -398,7 +419,7 @@ class OnnxGenerator:
         seq = seqs[int(final.argmax())]
         seq = seq[: seq.index(eos)] if eos in seq else seq
         seq = [t for t in seq if t != pad]
-        return {"ids": seq, "code": self.tokenizer.decode(seq)}
+        return {"ids": seq, "code": self._text(seq, slots)}
 
 
 def _topk(x: np.ndarray, k: int) -> np.ndarray:

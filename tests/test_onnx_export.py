@@ -17,6 +17,7 @@ from codegen_lib.config import ModelConfig  # noqa: E402
 from codegen_lib.decode import beam_search, generate, greedy_decode  # noqa: E402
 from codegen_lib.model import build_model  # noqa: E402
 from codegen_lib.onnx_export import OnnxGenerator, export_onnx, quantize_int8  # noqa: E402
+from codegen_lib.slots import SLOT_TOKENS, canonicalize_request  # noqa: E402
 from codegen_lib.tokenizer import train_tokenizer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,31 +32,40 @@ PROMPTS = [
     "Return the maximum of three numbers a, b and c, or None if any of them is None.",
     "Implement `reverse_str` that reverses a string `s`.",
     "Count the vowels in the string 'hello world' and print 12.5 times the count.",
+    "`people`,`people`,`people`,`people`",  # mostly slots: a copying model writes var_0 (people)
 ]
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """A tiny random model (float16-rounded weights, like every shipped checkpoint) and its export."""
+@pytest.fixture(scope="module", params=["plain", "copy+slots"])
+def tiny(request, tmp_path_factory):
+    """A tiny random model (float16-rounded weights, like every shipped checkpoint) and its export: the
+    plain model, and one with the copy head and slot canonicalization (its tokenizer has the slot tokens)."""
     torch.manual_seed(0)
+    copy = request.param == "copy+slots"
     texts = PROMPTS * 3 + ["def f(x):\n    return x + 1\n", "print(sorted(xs, reverse=True))\n"] * 5
-    tok = train_tokenizer(texts, vocab_size=300)
+    tok = train_tokenizer(texts, vocab_size=300, added_tokens=SLOT_TOKENS if copy else ())
     cfg = ModelConfig.preset("tiny", src_vocab_size=tok.vocab_size, tgt_vocab_size=tok.vocab_size,
-                             norm_first=True, tie_embeddings=True, max_tgt_len=40)
+                             norm_first=True, tie_embeddings=True, max_tgt_len=40, copy_head=copy,
+                             slots=copy)
     model = build_model(cfg).eval()
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(p.half().float())
+        if copy:  # mostly copying (p_gen ~ 0.02), so outputs hold slot tokens and restore has work
+            model.copy_gate.bias.fill_(-4.0)
     out = tmp_path_factory.mktemp("onnx")
     manifest = export_onnx(model, out, tokenizer=tok)
     return model, tok, out, manifest
 
 
 def _torch_ids(model, tok, prompt, **kw):
+    if model.config.slots:
+        prompt = canonicalize_request(prompt)[0]
     src = torch.tensor([tok.encode(prompt)[: model.config.max_src_len - 1] + [tok.eos_id]])
     fn = beam_search if kw.pop("beam", False) else greedy_decode
+    slot_ids = tok.slot_ids if model.config.slots else []
     ids = fn(model, src, max_new_tokens=model.config.max_tgt_len, bos_id=tok.bos_id, eos_id=tok.eos_id,
-             **kw)[0].tolist()
+             slot_ids=slot_ids, **kw)[0].tolist()
     ids = ids[: ids.index(tok.eos_id)] if tok.eos_id in ids else ids
     return [t for t in ids if t != tok.pad_id]
 
@@ -79,11 +89,19 @@ def test_export_writes_checked_graphs_and_fp16_weights_once(tiny):
     assert ins["past_k_0"][2] == "past_len" and ins["src"][1] == "src_len"  # dynamic lengths
 
 
-def test_onnx_greedy_gives_pytorch_ids(tiny):
-    model, tok, out, _ = tiny
+def test_onnx_greedy_gives_pytorch_ids_and_text(tiny):
+    model, tok, out, manifest = tiny
     gen = OnnxGenerator(out)
-    for prompt in PROMPTS:
-        assert gen.greedy(prompt)["ids"] == _torch_ids(model, tok, prompt), prompt
+    texts = generate(model, tok, PROMPTS, max_new_tokens=model.config.max_tgt_len)
+    for prompt, text in zip(PROMPTS, texts):
+        res = gen.greedy(prompt)
+        assert res["ids"] == _torch_ids(model, tok, prompt), prompt
+        assert res["code"] == text, prompt
+    if model.config.slots:  # the slot model's manifest tells the page which ids are slots
+        assert manifest["slots"] and manifest["copy_head"] and manifest["slot_ids"] == tok.slot_ids
+        assert len(manifest["slot_ids"]) == len(SLOT_TOKENS)
+        restored = [t for p, t in zip(PROMPTS, texts) if any(s.value in t for s in canonicalize_request(p)[1])]
+        assert restored, "no output holds a restored slot value: the slot path went untested"
 
 
 def test_onnx_beam_gives_pytorch_ids(tiny):
