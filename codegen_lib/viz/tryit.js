@@ -4,13 +4,7 @@
 var cgTryItShared = (typeof window !== 'undefined' && window.cgTryItShared) || {};
 if (typeof window !== 'undefined') window.cgTryItShared = cgTryItShared;
 
-// ------------------------------------------------------------------ slots (codegen_lib/slots.py, prompt side)
-var cgSlots = (function () {
-  // Filled in when the model uses slots; see cgSlots.canonicalize / restore below.
-  function canonicalize(prompt) { return {text: prompt, slots: []}; }
-  function restore(code, slots) { return code; }
-  return {canonicalize: canonicalize, restore: restore};
-})();
+// cgSlots (slot canonicalization and restore) comes from slots.js, which the page carries before this.
 
 // ------------------------------------------------------------------ decoding (decode.py's rules)
 function cgBannedNgram(seq, n) {  // decode._banned_ngram_tokens
@@ -358,5 +352,5 @@ function cgTokenBox(root, cfg, $) {
 }
 
 if (typeof module !== 'undefined') {
-  module.exports = {cgSlots: cgSlots, cgBannedNgram: cgBannedNgram, cgProcessScores: cgProcessScores};
+  module.exports = {cgBannedNgram: cgBannedNgram, cgProcessScores: cgProcessScores};
 }

@@ -194,4 +194,5 @@ _CSS = """<style>
 .cg-tryit .cg-tryit-ids{font:12px monospace;color:#333;word-break:break-all}
 </style>"""
 
-_JS = (Path(__file__).with_name("tryit.js")).read_text(encoding="utf-8")
+# slots.js (codegen_lib/slots.py in JS) first, then the view; both inline, so the page needs no extra file
+_JS = "\n".join((Path(__file__).with_name(n)).read_text(encoding="utf-8") for n in ("slots.js", "tryit.js"))

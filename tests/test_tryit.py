@@ -1,0 +1,195 @@
+"""The in-page model's JavaScript (codegen_lib/viz/slots.js, tryit.js) against the Python it mirrors, run
+with node: slot canonicalization and restore (codegen_lib/slots.py), the JS tokenizer on the shipped
+tokenizer.json, and the view's HTML. Chapter 08's page itself is tested in headless Chromium by
+tests/test_book.py::test_tryit_view_writes_pytorch_greedy_output_offline."""
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codegen_lib import slots as py_slots
+from codegen_lib.viz import tryit
+
+REPO = Path(__file__).resolve().parents[1]
+SLOTS_JS = REPO / "codegen_lib" / "viz" / "slots.js"
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed (apt-get install nodejs)")
+
+EDGE_PROMPTS = [
+    "sort the list `people` by the key 'age'",
+    "don't split 'it's' or \"x\"y",
+    "call `f(x, y)` then `g` with 3 and 3.5 and 3.5.1 and v2 and 1e5",
+    "`a` `b` `c` `d` `e` `f` `g` `h` `i` `j` 1 2 3 4 5 6 7 8 9 10 11",  # more than 8 of a kind
+    "'a' 'b' 'c' 'd' 'e' 'f' 'g' 'h' 'i' 'j' '  ' ' x' `  y` `z `",
+    "use `os.path.join` and `import` and `x.for` and `def`",
+    "numbers ١٢٣ and ٣.٥ (Arabic-Indic digits), naïve 'café' `ünï` 😀 'emoji 😀'",
+    "tabs\tand\nnewlines 'across\nlines' `and`\r\n'carriage'\r",
+    "quotes inside: \"she said 'hi'\" and 'he said \"yo\"' and `back\\slash`",
+    "empty '' and `` and \"\"",
+    "x.5 and 5. and .5 and 1_000 and 0x1F",
+    "var_0 and str_1 already in the request, 'var_2'",
+]
+
+
+def _node(code: str, payload) -> object:
+    proc = subprocess.run([NODE, "-e", code], input=json.dumps(payload), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+_DRIVER = """
+const S = require(%s);
+let data = ''; process.stdin.on('data', d => data += d); process.stdin.on('end', () => {
+  const cases = JSON.parse(data);
+  const out = cases.map(%s);
+  process.stdout.write(JSON.stringify(out));
+});
+"""
+
+
+def _run_slots_js(fn: str, cases: list) -> list:
+    return _node(_DRIVER % (json.dumps(str(SLOTS_JS)), fn), cases)
+
+
+def _corpus_pairs(limit: int = 2000) -> list[dict]:
+    from codegen_lib.data import load_corpus
+
+    corpus = load_corpus("tasks")
+    rows = []
+    for split in ("train", "test", "test_unseen"):
+        rows += [dict(r) for r in corpus[split].select(range(min(limit // 3, len(corpus[split]))))]
+    return rows
+
+
+@needs_node
+def test_js_canonicalize_request_matches_python():
+    prompts = [r["prompt"] for r in _corpus_pairs()] + EDGE_PROMPTS
+    want = []
+    for p in prompts:
+        text, slots = py_slots.canonicalize_request(p)
+        want.append({"text": text, "slots": [[s.name, s.value, s.kind] for s in slots]})
+    got = _run_slots_js("p => { const c = S.canonicalizeRequest(p); "
+                        "return {text: c.text, slots: c.slots.map(s => [s.name, s.value, s.kind])}; }",
+                        prompts)
+    mismatches = [(p, w, g) for p, w, g in zip(prompts, want, got) if w != g]
+    assert not mismatches, mismatches[:3]
+    assert sum(bool(w["slots"]) for w in want) > len(prompts) // 2  # the rule had work to do
+
+
+def _restore_cases() -> list[tuple[str, list]]:
+    """(code, slots) pairs: canonical code of corpus pairs, cut prefixes of it (code that does not
+    tokenize, so restore's text fallback runs) and hand-made edge cases."""
+    rng = random.Random(0)
+    cases = []
+    for row in _corpus_pairs(1200):
+        c = py_slots.canonicalize(row["prompt"], row["code"])
+        if not c.slots:
+            continue
+        cases.append((c.code, c.slots))
+        for _ in range(2):
+            cases.append((c.code[: rng.randrange(1, len(c.code) + 1)], c.slots))
+    S = py_slots.Slot
+    s = [S("var_0", "people", "var"), S("str_0", "it's \"q\"", "str"), S("num_0", "3.5", "num"),
+         S("var_1", "os.path", "var"), S("str_1", "tab\there\nnl\\ é 😀 \x07 \u200b", "str")]
+    for code in [
+        "sorted(var_0, key=lambda d: d['var_1'])", "print(str_0, 'str_0', \"str_0\", r'str_0\\'', b'num_0')",
+        "x = var_1.join(var_0.var_1)\n", "def f():\n    return num_0 *var_0\n  return str_1\n",
+        "s = '''str_0\nvar_0'''\nt = \"\"\"str_1", "a = (var_0,\n     str_0", "f'{var_0}' + F\"str_0\"",
+        "x = 'unterminated str_0\ny = var_0", "line \\\n  continued var_0", "\tvar_0\n        num_0\n",
+        "str_0var_0 var_0.var_0 num_0.5 .num_0 var_0_1 _var_0 var_01 var_8", "# var_0 in a comment\nvar_0",
+        "x = 1\x0cy = var_0\rz = str_0\x1cw = str_1\u2028v = num_0", "é = var_0; 😀 = str_0; ² = num_0",
+        "str_0", "'str_0'", "", "var_0\\", "if x:\n  var_0\n else:\n str_0",
+    ]:
+        cases.append((code, s))
+    return cases
+
+
+@needs_node
+def test_js_restore_matches_python():
+    cases = _restore_cases()
+    want = [py_slots.restore(code, slots) for code, slots in cases]
+    payload = [[code, [{"name": x.name, "value": x.value, "kind": x.kind} for x in slots]]
+               for code, slots in cases]
+    got = _run_slots_js("c => S.restore(c[0], c[1])", payload)
+    mismatches = [(c[0], w, g) for c, w, g in zip(cases, want, got) if w != g]
+    assert not mismatches, mismatches[:3]
+    tokenizes = [py_slots._tokens(code) is not None for code, _ in cases]
+    assert sum(tokenizes) > 50 and len(tokenizes) - sum(tokenizes) > 50  # both paths of restore ran
+    assert sum(w != c[0] for c, w in zip(cases, want)) > len(cases) // 2  # values really went back in
+
+
+@needs_node
+def test_js_python_tokenizer_agrees_on_what_tokenizes():
+    """The port of Python 3.11's tokenize fails exactly where Python's does (restore's two paths)."""
+    codes = [code for code, _ in _restore_cases()]
+    want = [py_slots._tokens(c) is not None for c in codes]
+    got = _run_slots_js("c => S.pyTokens(c) !== null", codes)
+    bad = [c for c, w, g in zip(codes, want, got) if w != g]
+    assert not bad, bad[:3]
+
+
+@needs_node
+def test_js_tokenizer_matches_python_on_the_shipped_tokenizer(tmp_path):
+    """@huggingface/tokenizers on the shipped tokenizer.json (special tokens dropped from its added
+    tokens, as the page does) gives the ids of codegen_lib's tokenizer; decoding gives the text back."""
+    mjs = tryit.assets_dir() / "tokenizers" / "tokenizers.min.mjs"
+    if not mjs.is_file():
+        pytest.skip("scripts/fetch_assets.sh has not been run")
+    from codegen_lib.cli import shipped_checkpoint
+    from codegen_lib.tokenizer import load_tokenizer
+
+    tok = load_tokenizer(shipped_checkpoint() / "tokenizer")
+    texts = [r["prompt"] for r in _corpus_pairs(600)] + [r["code"] for r in _corpus_pairs(300)] + EDGE_PROMPTS
+    texts += ["literal <pad> and <eos> text", "  leading\n\n\ttabs\r\n", "var_0 str_1 num_2 myvar_0"]
+    script = tmp_path / "tok.mjs"
+    script.write_text(f"""
+import {{ Tokenizer }} from {json.dumps(mjs.as_uri())};
+import fs from 'fs';
+const tj = JSON.parse(fs.readFileSync({json.dumps(str(shipped_checkpoint() / "tokenizer" / "tokenizer.json"))}));
+tj.added_tokens = tj.added_tokens.filter(t => !t.special);
+const tok = new Tokenizer(tj, {{}});
+const texts = JSON.parse(fs.readFileSync(0, 'utf8'));
+const out = texts.map(t => {{ const ids = tok.encode(t, {{add_special_tokens: false}}).ids;
+  return [ids, tok.decode(ids, {{skip_special_tokens: false, clean_up_tokenization_spaces: false}})]; }});
+process.stdout.write(JSON.stringify(out));
+""", encoding="utf-8")
+    proc = subprocess.run([NODE, str(script)], input=json.dumps(texts), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout)
+    for text, (ids, decoded) in zip(texts, got):
+        assert ids == tok.encode(text), text
+        assert decoded == tok.decode(ids), text
+
+
+def test_view_html_has_the_test_interface_and_no_cdn():
+    view = tryit.TryItView(prompt="Sort `xs` <b>now</b>", port=None)
+    page = view._repr_html_()
+    for needle in ("<textarea id='tryit-prompt'", "id='tryit-run'", "id='tryit-code'", "id='tryit-status'"):
+        assert needle in page
+    assert "Sort `xs` &lt;b&gt;now&lt;/b&gt;" in page  # the prompt is escaped into the box
+    assert "cdn" not in page.lower() and "https://" not in page  # every file comes from the book itself
+    assert "cgSlots" in page and "cgTryIt(" in page  # the slot port ships with the view
+
+
+def test_serve_assets_sends_cors_and_module_types(tmp_path):
+    import urllib.request
+
+    (tmp_path / "a.mjs").write_text("export const x = 1;\n")
+    (tmp_path / "b.wasm").write_bytes(b"\0asm")
+    port = tryit.serve_assets(str(tmp_path))
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/a.mjs") as r:
+        assert r.headers["Access-Control-Allow-Origin"] == "*"
+        assert r.headers["Content-Type"].startswith("text/javascript")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/b.wasm") as r:
+        assert r.headers["Content-Type"] == "application/wasm"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(pytest.main([__file__, "-q"]))
