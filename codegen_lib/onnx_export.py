@@ -189,6 +189,7 @@ def export_onnx(checkpoint: str | os.PathLike | Transformer, out: str | os.PathL
 
     if weights_dtype not in ("float16", "float32"):
         raise ValueError(f"weights_dtype must be 'float16' or 'float32', got {weights_dtype!r}")
+    source_sha = None
     if isinstance(checkpoint, Transformer):
         if tokenizer is None:
             raise ValueError("export_onnx(model, ...) needs tokenizer=")
@@ -196,7 +197,8 @@ def export_onnx(checkpoint: str | os.PathLike | Transformer, out: str | os.PathL
     else:
         from .train import load_checkpoint
 
-        model, tokenizer, _ = load_checkpoint(checkpoint, map_location="cpu")
+        model, tokenizer, info = load_checkpoint(checkpoint, map_location="cpu")
+        source_sha = checkpoint_sha256(info["path"])
     backend = getattr(tokenizer, "backend", None)
     if backend is None or not hasattr(backend, "to_str"):
         raise ValueError("the in-page view needs a CodeTokenizer (a Hugging Face tokenizer.json)")
@@ -251,11 +253,20 @@ def export_onnx(checkpoint: str | os.PathLike | Transformer, out: str | os.PathL
         "decoding": {"max_new_tokens": cfg.max_tgt_len, "min_new_tokens": 0, "no_repeat_ngram_size": 0,
                      "beam_size": 4, "length_penalty": 1.0},
         "weights_dtype": weights_dtype,
+        "checkpoint_sha256": source_sha,  # which checkpoint this is (the page's files are regenerated on change)
         "files_bytes": {name: (out / name).stat().st_size for name in (ENCODER, DECODER, WEIGHTS)},
         **sizes,
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest
+
+
+def checkpoint_sha256(directory: str | os.PathLike) -> str:
+    """sha256 over a checkpoint's ``config.json`` and ``model.safetensors``: names the exported model."""
+    h = hashlib.sha256()
+    for name in ("config.json", "model.safetensors"):
+        h.update((Path(directory) / name).read_bytes())
+    return h.hexdigest()
 
 
 def _special_ids(tokenizer) -> set[int]:

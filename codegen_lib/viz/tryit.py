@@ -26,7 +26,6 @@ page's address fills the box and runs it on load.
 from __future__ import annotations
 
 import functools
-import hashlib
 import html
 import json
 import os
@@ -46,18 +45,11 @@ def assets_dir() -> Path:
     return _REPO / "_book_assets" / "tryit"
 
 
-def _checkpoint_sha(checkpoint: Path) -> str:
-    h = hashlib.sha256()
-    for name in ("config.json", "model.safetensors"):
-        h.update((checkpoint / name).read_bytes())
-    return h.hexdigest()
-
-
 def ensure_assets(checkpoint: str | os.PathLike | None = None, *, fetch: bool = True) -> Path:
     """Make ``assets_dir()`` complete: fetch the JS libraries if missing (``scripts/fetch_assets.sh``, needs
     npm) and export the model (default: the shipped one) unless ``model/`` already holds this checkpoint's
     export. Returns the folder."""
-    from codegen_lib.onnx_export import MANIFEST, export_onnx
+    from codegen_lib.onnx_export import MANIFEST, checkpoint_sha256, export_onnx
 
     root = assets_dir()
     if fetch and not (root / "ort" / "ort.wasm.min.mjs").is_file():
@@ -67,13 +59,13 @@ def ensure_assets(checkpoint: str | os.PathLike | None = None, *, fetch: bool = 
         from codegen_lib.cli import shipped_checkpoint
 
         checkpoint = shipped_checkpoint()
-    checkpoint = Path(checkpoint)
-    sha = _checkpoint_sha(checkpoint)
+    from codegen_lib.train import _resolve
+
+    checkpoint = _resolve(checkpoint)  # a run directory -> its best/ checkpoint
     manifest = root / "model" / MANIFEST
-    if not manifest.is_file() or json.loads(manifest.read_text()).get("checkpoint_sha256") != sha:
-        m = export_onnx(checkpoint, root / "model")
-        m["checkpoint_sha256"] = sha
-        manifest.write_text(json.dumps(m, indent=1) + "\n", encoding="utf-8")
+    if (not manifest.is_file()
+            or json.loads(manifest.read_text()).get("checkpoint_sha256") != checkpoint_sha256(checkpoint)):
+        export_onnx(checkpoint, root / "model")
     return root
 
 
