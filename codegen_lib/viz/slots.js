@@ -1,6 +1,6 @@
 // codegen_lib/slots.py in JavaScript, for the in-page model: the request side of the canonicalization
 // (canonicalizeRequest) and restore, with the pure-Python tokenizer of Python 3.11 (tokenize.py) that
-// restore edits through. tests/test_tryit.py runs both against the Python module on many inputs (node).
+// restore edits through. tests/test_viz_tryit.py runs both against the Python module on many inputs (node).
 // Python indexes strings by code point and JavaScript by UTF-16 unit; every offset here is in one unit
 // (UTF-16) end to end, so the slices agree. Regexes use the u flag, \p{L}\p{N}_ for Python's \w and
 // \p{Nd} for its \d.
