@@ -1,6 +1,7 @@
 // The "Try it" view and the tokenizer box (codegen_lib/viz/tryit.py): the shipped model in the page.
 // onnxruntime-web runs encoder.onnx and decoder_step.onnx; @huggingface/tokenizers runs tokenizer.json.
-// The decoding loop mirrors codegen_lib.decode.generate (its defaults); tests/test_viz_tryit.py checks it.
+// The decoding loop mirrors codegen_lib.decode.generate (its defaults); tests/test_book.py checks, in
+// headless Chromium, that chapter 08's page writes PyTorch's greedy tokens.
 var cgTryItShared = (typeof window !== 'undefined' && window.cgTryItShared) || {};
 if (typeof window !== 'undefined') window.cgTryItShared = cgTryItShared;
 

@@ -9,8 +9,9 @@ from npm, pinned and sha512-checked by ``scripts/fetch_assets.sh``, and are serv
 The decoding loop in the page mirrors :func:`codegen_lib.decode.generate` with its defaults: ``<pad>`` and
 ``<bos>`` are never produced, at most ``max_tgt_len`` tokens, greedy or beam search (4 beams, length
 penalty 1); with a slot model (``config.slots``) the prompt is canonicalized and the code restored as
-:mod:`codegen_lib.slots` does, and slot tokens absent from the prompt are banned. ``tests/test_viz_tryit.py``
-checks in headless Chromium that the page writes PyTorch's greedy output token for token.
+:mod:`codegen_lib.slots` does (``slots.js``), and slot tokens absent from the prompt are banned.
+``tests/test_book.py`` checks in headless Chromium that chapter 08's page writes PyTorch's greedy output
+token for token; ``tests/test_viz_tryit.py`` checks the JavaScript ports against the Python with node.
 
 Where the files come from:
 
