@@ -193,3 +193,31 @@ def test_serve_assets_sends_cors_and_module_types(tmp_path):
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+@needs_node
+def test_js_positional_table_equals_the_library():
+    from codegen_lib.positional import sinusoidal_table
+
+    cases = [(300, 8), (512, 64), (100, 512), (50, 24)]
+    got = _node("const P = require(%s); let d = ''; process.stdin.on('data', x => d += x);"
+                "process.stdin.on('end', () => process.stdout.write(JSON.stringify(JSON.parse(d).map("
+                "c => Array.from(P.cgSinusoidalTable(c[0], c[1])))))) ;"
+                % json.dumps(str(REPO / "codegen_lib" / "viz" / "positional.js")), cases)
+    import numpy as np
+
+    for (length, d), table in zip(cases, got):
+        want = sinusoidal_table(length, d).numpy()
+        # same float32 angles; torch's float32 sin/cos vs JS's float64 ones differ by < 1 ulp of the
+        # angle (3e-5 at position 500), a thousand times below what the heatmap's colours resolve
+        np.testing.assert_allclose(np.array(table).reshape(length, d), want, atol=5e-5)
+
+
+def test_positional_view_html_and_bad_arguments():
+    view = tryit.positional_view(d_model=32, positions=(5, 60))
+    page = view._repr_html_()
+    assert "cgSinusoidalTable" in page and "value='32'" in page and "<canvas" in page
+    with pytest.raises(ValueError):
+        tryit.positional_view(d_model=4)
+    with pytest.raises(ValueError):
+        tryit.positional_view(positions=(50, 10))

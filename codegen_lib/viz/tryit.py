@@ -35,7 +35,8 @@ import sys
 import threading
 from pathlib import Path
 
-__all__ = ["tryit_view", "tokenizer_box_view", "TryItView", "assets_dir", "ensure_assets", "serve_assets"]
+__all__ = ["tryit_view", "tokenizer_box_view", "positional_view", "TryItView", "assets_dir", "ensure_assets",
+           "serve_assets"]
 
 _REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PROMPT = "Write a function `calc_affine(value)` that returns 7 times value plus 6."
@@ -189,3 +190,36 @@ _CSS = """<style>
 
 # slots.js (codegen_lib/slots.py in JS) first, then the view; both inline, so the page needs no extra file
 _JS = "\n".join((Path(__file__).with_name(n)).read_text(encoding="utf-8") for n in ("slots.js", "tryit.js"))
+
+
+# ------------------------------------------------------------------ chapter 03: the positional table
+class _Fragment:
+    def __init__(self, text: str):
+        self.html = text
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+
+def positional_view(d_model: int = 64, positions: tuple[int, int] = (0, 100), max_len: int = 512) -> _Fragment:
+    """The kernel-free form of chapter 03's sliders: ``d_model`` and the position range redraw the
+    sinusoidal table in the page. The script computes ``codegen_lib.positional.sinusoidal_table``'s formula
+    (``tests/test_viz_tryit.py`` checks it against the library with node); it needs no file and no kernel.
+    """
+    if not (8 <= d_model <= 512 and 0 <= positions[0] < positions[1] <= max_len):
+        raise ValueError(f"need 8 <= d_model <= 512 and 0 <= lo < hi <= max_len, got {d_model}, {positions}")
+    cfg = json.dumps({"d": d_model, "lo": positions[0], "hi": positions[1], "max": max_len})
+    return _Fragment(
+        f"<div class='cg-pe'>{_CSS}<div class='cg-tryit-bar'>"
+        f"<label>d_model <input type='range' data-role='d' min='8' max='512' step='8' value='{d_model}'>"
+        "<span data-role='dv'></span></label> "
+        f"<label>positions from <input type='range' data-role='lo' min='0' max='{max_len - 1}' "
+        f"value='{positions[0]}'></label> <label>to <input type='range' data-role='hi' min='1' "
+        f"max='{max_len}' value='{positions[1]}'></label> <span data-role='pv'></span></div>"
+        "<canvas data-role='canvas' width='640' height='360' style='max-width:100%;border:1px solid #ddd'>"
+        "</canvas><div class='cg-tryit-msg' data-role='caption'></div>"
+        f"<script type='application/json' class='cg-pe-cfg'>{cfg}</script>"
+        f"<script>{_PE_JS}\ncgPositional(document.currentScript.parentElement);</script></div>")
+
+
+_PE_JS = (Path(__file__).with_name("positional.js")).read_text(encoding="utf-8")
