@@ -371,3 +371,9 @@ def test_tryit_view_writes_pytorch_greedy_output_offline(built_book, tmp_path):
         assert got["status"] == "done", (prompt, got, proc.stderr[-1500:])
         assert got["ids"] == ids, prompt
         assert got["code"] == text, prompt
+    beams = generate(model, tok, TRYIT_PROMPTS[:2], strategy="beam")  # and beam search, on two prompts
+    for prompt, text in zip(TRYIT_PROMPTS[:2], beams):
+        url = f"http://127.0.0.1:{port}/book/08_decoding.html?strategy=beam&prompt={quote(prompt)}"
+        proc = _run_chromium([NO_NETWORK, "--virtual-time-budget=120000", "--dump-dom", url], tmp_path)
+        got = _tryit_result(proc.stdout)
+        assert got["status"] == "done" and got["code"] == text, (prompt, got)

@@ -124,7 +124,7 @@ class TryItView:
                 "<label for='tryit-prompt'>Describe the code you want:</label>"
                 f"<textarea id='tryit-prompt' class='cg-tryit-box' data-role='prompt' rows='3'>"
                 f"{html.escape(self.prompt)}</textarea>"
-                "<div class='cg-tryit-bar'><select id='tryit-strategy' data-role='strategy'>"
+                "<div class='cg-tryit-bar'><select id='tryit-strategy' data-role='strategy' style='width:auto'>"
                 "<option value='greedy'>greedy</option><option value='beam'>beam search (4 beams)</option>"
                 "</select> <button id='tryit-run' data-role='run' disabled>Generate</button> "
                 "<span id='tryit-status' data-role='status'>loading</span> "
