@@ -221,3 +221,38 @@ def test_positional_view_html_and_bad_arguments():
         tryit.positional_view(d_model=4)
     with pytest.raises(ValueError):
         tryit.positional_view(positions=(50, 10))
+
+
+@pytest.mark.slow
+def test_view_outside_the_book_loads_the_model_from_the_kernel_server(tmp_path):
+    """As in Jupyter: the page has no _static/ folder, so the view fetches the model and the libraries
+    from the kernel's local server (another origin, CORS) and still writes PyTorch's greedy output."""
+    import html as html_lib
+    import re
+    from urllib.parse import quote
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if chromium is None or not (tryit.assets_dir() / "ort" / "ort.wasm.min.mjs").is_file():
+        pytest.skip("needs Chromium and scripts/fetch_assets.sh's files")
+    from codegen_lib.cli import shipped_checkpoint
+    from codegen_lib.decode import generate
+    from codegen_lib.train import load_checkpoint
+
+    view = tryit.tryit_view(serve=True)  # ensures the export, starts the assets server
+    assert view.port
+    page_dir = tmp_path / "notebook"
+    page_dir.mkdir()
+    view.save(page_dir / "nb.html")
+    page_port = tryit.serve_assets(str(page_dir))  # a second origin, like Jupyter's own server
+    prompt = "Write a python function to find the maximum of two numbers."
+    model, tok, _ = load_checkpoint(shipped_checkpoint())
+    want = generate(model, tok, [prompt])[0]
+    proc = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}",
+         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--virtual-time-budget=120000",
+         "--dump-dom", f"http://127.0.0.1:{page_port}/nb.html?prompt={quote(prompt)}"],
+        capture_output=True, text=True, timeout=180)
+    status = re.search(r'<span id="tryit-status"[^>]*>(.*?)</span>', proc.stdout)
+    code = re.search(r'<pre id="tryit-code"[^>]*>(.*?)</pre>', proc.stdout, flags=re.S)
+    assert status and status.group(1) == "done", proc.stdout[-2000:]
+    assert html_lib.unescape(code.group(1)) == want
