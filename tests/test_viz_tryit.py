@@ -256,3 +256,13 @@ def test_view_outside_the_book_loads_the_model_from_the_kernel_server(tmp_path):
     code = re.search(r'<pre id="tryit-code"[^>]*>(.*?)</pre>', proc.stdout, flags=re.S)
     assert status and status.group(1) == "done", proc.stdout[-2000:]
     assert html_lib.unescape(code.group(1)) == want
+
+
+def test_views_explain_instead_of_failing_when_the_files_cannot_be_made(monkeypatch):
+    def no_npm(*a, **kw):
+        raise FileNotFoundError("npm")
+
+    monkeypatch.setattr(tryit, "ensure_assets", no_npm)
+    for view in (tryit.tryit_view(), tryit.tokenizer_box_view()):
+        page = view._repr_html_()
+        assert "not available here" in page and "npm" in page and "tryit-run" not in page

@@ -147,8 +147,16 @@ class TryItView:
                               "</body></html>", encoding="utf-8")
 
 
+class _Fragment:
+    def __init__(self, text: str):
+        self.html = text
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+
 def tryit_view(prompt: str = DEFAULT_PROMPT, *, checkpoint: str | os.PathLike | None = None,
-               title: str | None = None, serve: bool | None = None) -> TryItView:
+               title: str | None = None, serve: bool | None = None) -> TryItView | _Fragment:
     """The in-page Try it view of the shipped model (chapters 08 and 10).
 
     Args:
@@ -157,16 +165,28 @@ def tryit_view(prompt: str = DEFAULT_PROMPT, *, checkpoint: str | os.PathLike | 
         serve: start the local server for Jupyter/Colab (default: when running in a kernel).
     Returns a :class:`TryItView`.
     """
-    root = ensure_assets(checkpoint)
+    try:
+        root = ensure_assets(checkpoint)
+    except (OSError, subprocess.CalledProcessError) as e:  # no npm, say: explain instead of failing the cell
+        return _unavailable(e)
     port = serve_assets(str(root)) if (serve if serve is not None else _in_kernel()) else None
     return TryItView(prompt=prompt, port=port, title=title)
 
 
+def _unavailable(error: BaseException) -> _Fragment:
+    return _Fragment("<div class='cg-tryit-msg'>The in-page model is not available here: its files could not "
+                     f"be prepared ({html.escape(type(error).__name__)}: {html.escape(str(error))}). "
+                     "<code>bash scripts/fetch_assets.sh</code> needs <code>npm</code>.</div>")
+
+
 def tokenizer_box_view(text: str = "Create a python function.\ndef add(a, b):\n    return a + b", *,
-                       serve: bool | None = None) -> TryItView:
+                       serve: bool | None = None) -> TryItView | _Fragment:
     """The kernel-free tokenizer box (chapter 02): type text, see the shipped tokenizer's pieces and ids,
     computed in the page by the same JS tokenizer the Try it view uses."""
-    root = ensure_assets()
+    try:
+        root = ensure_assets()
+    except (OSError, subprocess.CalledProcessError) as e:
+        return _unavailable(e)
     port = serve_assets(str(root)) if (serve if serve is not None else _in_kernel()) else None
     return TryItView(prompt=text, port=port, mode="tokenize")
 
@@ -193,14 +213,6 @@ _JS = "\n".join((Path(__file__).with_name(n)).read_text(encoding="utf-8") for n 
 
 
 # ------------------------------------------------------------------ chapter 03: the positional table
-class _Fragment:
-    def __init__(self, text: str):
-        self.html = text
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-
 def positional_view(d_model: int = 64, positions: tuple[int, int] = (0, 100), max_len: int = 512) -> _Fragment:
     """The kernel-free form of chapter 03's sliders: ``d_model`` and the position range redraw the
     sinusoidal table in the page. The script computes ``codegen_lib.positional.sinusoidal_table``'s formula
