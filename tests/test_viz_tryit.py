@@ -199,12 +199,13 @@ if __name__ == "__main__":  # pragma: no cover
 def test_js_positional_table_equals_the_library():
     from codegen_lib.positional import sinusoidal_table
 
-    cases = [(300, 8), (512, 64), (100, 512), (50, 24)]
-    got = _node("const P = require(%s); let d = ''; process.stdin.on('data', x => d += x);"
-                "process.stdin.on('end', () => process.stdout.write(JSON.stringify(JSON.parse(d).map("
-                "c => Array.from(P.cgSinusoidalTable(c[0], c[1])))))) ;"
-                % json.dumps(str(REPO / "codegen_lib" / "viz" / "positional.js")), cases)
     import numpy as np
+
+    cases = [(300, 8), (512, 64), (100, 512), (50, 24)]
+    module = json.dumps(str(REPO / "codegen_lib" / "viz" / "positional.js"))
+    got = _node(f"const P = require({module}); let d = ''; process.stdin.on('data', x => d += x);"
+                "process.stdin.on('end', () => process.stdout.write(JSON.stringify(JSON.parse(d).map("
+                "c => Array.from(P.cgSinusoidalTable(c[0], c[1]))))));", cases)
 
     for (length, d), table in zip(cases, got):
         want = sinusoidal_table(length, d).numpy()
