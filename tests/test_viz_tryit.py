@@ -197,9 +197,9 @@ if __name__ == "__main__":  # pragma: no cover
 
 @needs_node
 def test_js_positional_table_equals_the_library():
-    from codegen_lib.positional import sinusoidal_table
-
     import numpy as np
+
+    from codegen_lib.positional import sinusoidal_table
 
     cases = [(300, 8), (512, 64), (100, 512), (50, 24)]
     module = json.dumps(str(REPO / "codegen_lib" / "viz" / "positional.js"))
