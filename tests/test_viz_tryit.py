@@ -267,3 +267,73 @@ def test_views_explain_instead_of_failing_when_the_files_cannot_be_made(monkeypa
     for view in (tryit.tryit_view(), tryit.tokenizer_box_view()):
         page = view._repr_html_()
         assert "not available here" in page and "npm" in page and "tryit-run" not in page
+
+
+SLOT_PROMPTS = [
+    "`people`,`people`,`people`,`people`",
+    "sort the list `people` by the key 'age'",
+    "`xs` `xs` 'a b' 3 3 3",
+    "Count the vowels in the string 'hello world' and print 12.5 times the count.",
+]
+
+
+@pytest.mark.slow
+def test_page_runs_a_copy_head_slot_model_like_pytorch(tmp_path):
+    """The page with a copy-head + slots model (a tiny random one, copying most of the time): JS slot
+    canonicalization, the slot ban, the copy head's scores and restore give generate()'s code and ids."""
+    import html as html_lib
+    import os
+    import re
+    from urllib.parse import quote
+
+    import torch
+
+    from codegen_lib.config import ModelConfig
+    from codegen_lib.decode import generate, greedy_decode
+    from codegen_lib.model import build_model
+    from codegen_lib.onnx_export import export_onnx
+    from codegen_lib.tokenizer import train_tokenizer
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    assets = tryit.assets_dir()
+    if chromium is None or not (assets / "ort" / "ort.wasm.min.mjs").is_file():
+        pytest.skip("needs Chromium and scripts/fetch_assets.sh's files")
+    torch.manual_seed(0)
+    tok = train_tokenizer(SLOT_PROMPTS * 4 + ["def f(x):\n    return x + 1\n"] * 4, vocab_size=300,
+                          added_tokens=py_slots.SLOT_TOKENS)
+    cfg = ModelConfig.preset("tiny", src_vocab_size=tok.vocab_size, tgt_vocab_size=tok.vocab_size,
+                             norm_first=True, tie_embeddings=True, max_tgt_len=40, copy_head=True, slots=True)
+    model = build_model(cfg).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.half().float())  # float16 weights, as every shipped checkpoint
+        model.copy_gate.bias.fill_(-4.0)
+    site = tmp_path / "site"
+    (site / "_static" / "tryit").mkdir(parents=True)
+    for name in ("ort", "tokenizers"):
+        os.symlink(assets / name, site / "_static" / "tryit" / name)
+    export_onnx(model, site / "_static" / "tryit" / "model", tokenizer=tok)
+    (site / "_static" / "marker.js").write_text("\n")
+    view = tryit.TryItView(prompt="", port=None)
+    (site / "index.html").write_text("<!doctype html><html><head><meta charset='utf-8'><script "
+                                     f"src='_static/marker.js'></script></head><body>{view.html}</body></html>",
+                                     encoding="utf-8")
+    port = tryit.serve_assets(str(site))
+    texts = generate(model, tok, SLOT_PROMPTS, max_new_tokens=40)
+    assert any(s.value in t for p, t in zip(SLOT_PROMPTS, texts)
+               for s in py_slots.canonicalize_request(p)[1])  # restore had values to put back
+    for prompt, text in zip(SLOT_PROMPTS, texts):
+        src = torch.tensor([tok.encode(py_slots.canonicalize_request(prompt)[0]) + [tok.eos_id]])
+        ids = greedy_decode(model, src, max_new_tokens=40, slot_ids=tok.slot_ids)[0].tolist()
+        ids = [t for t in (ids[: ids.index(tok.eos_id)] if tok.eos_id in ids else ids) if t != tok.pad_id]
+        proc = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'p'}",
+             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--virtual-time-budget=60000",
+             "--dump-dom", f"http://127.0.0.1:{port}/index.html?prompt={quote(prompt)}"],
+            capture_output=True, text=True, timeout=180)
+        status = re.search(r'<span id="tryit-status"[^>]*>(.*?)</span>', proc.stdout)
+        code = re.search(r'<pre id="tryit-code"[^>]*>(.*?)</pre>', proc.stdout, flags=re.S)
+        got_ids = re.search(r'class="cg-tryit"[^>]*data-ids="([^"]*)"', proc.stdout)
+        assert status and status.group(1) == "done", proc.stdout[-1500:]
+        assert json.loads(html_lib.unescape(got_ids.group(1))) == ids, prompt
+        assert html_lib.unescape(code.group(1)) == text, prompt
