@@ -27,6 +27,7 @@ page's address fills the box and runs it on load.
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import json
 import os
@@ -134,9 +135,11 @@ class TryItView:
                 "<div data-role='attn-controls' class='cg-tryit-bar'></div>"
                 "<div data-role='attn-caption' class='cg-tryit-msg'></div>"
                 "<div class='cg-tryit-heat' data-role='heatmap'></div>")
-        return (f"<div class='cg-tryit'>{_CSS}{title}{body}"
+        # an id, not document.currentScript: JupyterLab re-creates output scripts before running them
+        view_id = "cg-tryit-" + hashlib.sha1(f"{cfg}{self.prompt}{self.title}".encode()).hexdigest()[:10]
+        return (f"<div class='cg-tryit' id='{view_id}'>{_CSS}{title}{body}"
                 f"<script type='application/json' class='cg-tryit-cfg'>{cfg}</script>"
-                f"<script>{_JS}\ncgTryIt(document.currentScript.parentElement);</script></div>")
+                f"<script>{_JS}\ncgTryIt(document.getElementById('{view_id}'));</script></div>")
 
     def _repr_html_(self) -> str:
         return self.html
@@ -221,8 +224,9 @@ def positional_view(d_model: int = 64, positions: tuple[int, int] = (0, 100), ma
     if not (8 <= d_model <= 512 and 0 <= positions[0] < positions[1] <= max_len):
         raise ValueError(f"need 8 <= d_model <= 512 and 0 <= lo < hi <= max_len, got {d_model}, {positions}")
     cfg = json.dumps({"d": d_model, "lo": positions[0], "hi": positions[1], "max": max_len})
+    view_id = "cg-pe-" + hashlib.sha1(cfg.encode()).hexdigest()[:10]
     return _Fragment(
-        f"<div class='cg-pe'>{_CSS}<div class='cg-tryit-bar'>"
+        f"<div class='cg-pe' id='{view_id}'>{_CSS}<div class='cg-tryit-bar'>"
         f"<label>d_model <input type='range' data-role='d' min='8' max='512' step='8' value='{d_model}'>"
         "<span data-role='dv'></span></label> "
         f"<label>positions from <input type='range' data-role='lo' min='0' max='{max_len - 1}' "
@@ -231,7 +235,7 @@ def positional_view(d_model: int = 64, positions: tuple[int, int] = (0, 100), ma
         "<canvas data-role='canvas' width='640' height='360' style='max-width:100%;border:1px solid #ddd'>"
         "</canvas><div class='cg-tryit-msg' data-role='caption'></div>"
         f"<script type='application/json' class='cg-pe-cfg'>{cfg}</script>"
-        f"<script>{_PE_JS}\ncgPositional(document.currentScript.parentElement);</script></div>")
+        f"<script>{_PE_JS}\ncgPositional(document.getElementById('{view_id}'));</script></div>")
 
 
 _PE_JS = (Path(__file__).with_name("positional.js")).read_text(encoding="utf-8")
