@@ -249,9 +249,7 @@ def export_onnx(checkpoint: str | os.PathLike | Transformer, out: str | os.PathL
         # slot tokens (var_0 ...): a row may only emit those its source holds (decode.Stepper)
         "slot_ids": list(getattr(tokenizer, "slot_ids", [])) if _config_flag(model, "slots") else [],
         "scores": "log_probs" if _config_flag(model, "copy_head") else "logits",
-        # generate()'s defaults, mirrored by the page: greedy, at most max_tgt_len tokens, no bans
-        "decoding": {"max_new_tokens": cfg.max_tgt_len, "min_new_tokens": 0, "no_repeat_ngram_size": 0,
-                     "beam_size": 4, "length_penalty": 1.0},
+        "decoding": _generate_defaults(cfg.max_tgt_len),
         "weights_dtype": weights_dtype,
         "checkpoint_sha256": source_sha,  # which checkpoint this is (the page's files are regenerated on change)
         "files_bytes": {name: (out / name).stat().st_size for name in (ENCODER, DECODER, WEIGHTS)},
@@ -259,6 +257,20 @@ def export_onnx(checkpoint: str | os.PathLike | Transformer, out: str | os.PathL
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest
+
+
+def _generate_defaults(max_tgt_len: int) -> dict[str, Any]:
+    """``decode.generate``'s defaults, which the page mirrors (read from its signature, so they follow it);
+    ``max_new_tokens`` is capped at the model's target limit, as generate caps it."""
+    import inspect
+
+    from .decode import generate
+
+    params = inspect.signature(generate).parameters
+    d = {k: params[k].default for k in ("max_new_tokens", "min_new_tokens", "no_repeat_ngram_size",
+                                        "beam_size", "length_penalty")}
+    d["max_new_tokens"] = min(d["max_new_tokens"], max_tgt_len)
+    return d
 
 
 def checkpoint_sha256(directory: str | os.PathLike) -> str:
