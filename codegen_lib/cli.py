@@ -66,7 +66,7 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
         description="Train, run and evaluate the from-scratch seq2seq Transformer for Python code generation.",
         epilog=EPILOG, formatter_class=_Formatter)
     sub = parser.add_subparsers(dest="command",
-                                metavar="{train,generate,evaluate,reproduce,results,export-onnx}")
+                                metavar="{train,generate,evaluate,reproduce,results,data,export-onnx}")
     sub.required = True
 
     # ---- train
@@ -238,6 +238,17 @@ def _add_reproduce_parsers(sub) -> None:
                     "checkpoints evaluated in parallel) and write OUT/results.json and OUT/results.md.")
     s.add_argument("files", nargs="+", metavar="RESULTS_JSON", help="results.json files (their rows are concatenated)")
     s.add_argument("--out", required=True, help="output directory")
+
+    # ---- data fetch (the logic and its options live in codegen_lib.datafetch)
+    from codegen_lib import datafetch
+
+    d = sub.add_parser("data", help="download the real corpora into the data cache (codegen data fetch)",
+                       description="Data commands. `fetch` downloads the real corpora the book reads.")
+    dsub = d.add_subparsers(dest="data_command", metavar="{fetch}")
+    dsub.required = True
+    datafetch.add_fetch_arguments(dsub.add_parser(
+        "fetch", formatter_class=_Formatter, help="download every corpus at a pinned revision, SHA-256 checked",
+        description=datafetch.FETCH_DESCRIPTION))
 
 
 def _device(name: str) -> str:
@@ -517,8 +528,15 @@ def cmd_export_onnx(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    """``codegen data fetch``: see codegen_lib.datafetch (exit codes 0 / 1 checksum / 2 usage / 3 network)."""
+    from codegen_lib.datafetch import run_fetch
+
+    return run_fetch(args)
+
+
 COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "reproduce": cmd_reproduce,
-            "results": cmd_results, "export-onnx": cmd_export_onnx}
+            "results": cmd_results, "data": cmd_data, "export-onnx": cmd_export_onnx}
 
 
 def main(argv: list[str] | None = None) -> int:

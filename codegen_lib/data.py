@@ -61,7 +61,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CORPORA = ("tasks", "stdlib", "xlcost", "alpaca", "merged", "mbpp", "conala", "gfg", "django", "code", "mix")
+CORPORA = ("tasks", "stdlib", "xlcost", "alpaca", "merged", "mbpp", "conala", "gfg", "django", "code", "mix",
+           "doctest")
 TEST_COLUMNS = ("tests", "entry_point")  # mbpp, gfg, code, mix (and tasks): "" where a row has no tests
 COLUMNS = ("prompt", "code", "source", "id")
 SPLITS = ("train", "validation", "test")
@@ -553,7 +554,7 @@ def load_corpus(
             drop docstring-remnant quote lines (documented there). False keeps the source's defects.
         alpaca: the :class:`AlpacaSelection` rule (default: the report's 13,747 rows, 80/5/15 split).
         return_report: also return the :class:`MalformedRowReport`.
-        code_packages: "code" only: read just these distributions (``"python-stdlib"`` for the standard
+        code_packages: "code" and "doctest" only: read just these distributions (``"python-stdlib"`` for the standard
             library); None reads every permissively licensed one. For "code", ``data_dir`` is the folder of
             the evaluation sets to decontaminate against (``../shared/data/raw``; HumanEval always).
 
@@ -592,6 +593,22 @@ def load_corpus(
             extra = {c: [r[c] for r in rows[split]] for c in ("package", "version", "license")}
             for c, values in extra.items():
                 dd[split] = dd[split].add_column(c, values)
+        return (dd, report) if return_report else dd
+    if name == "doctest":  # the sentence above a >>> example -> the example (codegen_lib.doctest_corpus)
+        from codegen_lib.doctest_corpus import FILTER_STEPS, build_doctest_corpus
+
+        report = MalformedRowReport(corpus=name)
+        rows, info = build_doctest_corpus(seed=seed, data_dir=data_dir, packages=code_packages)
+        report.total = info["counts"]["extracted"]
+        for step in FILTER_STEPS:
+            report.reasons[step.replace("_", " ")] += info["counts"][step]
+        for ev, n in info["counts"]["contaminated"].items():
+            report.reasons[f"overlaps {ev}"] += n
+        report.notes.update(info)
+        dd = _to_dataset_dict_with_tests(rows)
+        for split in dd:
+            for c in ("output", "package", "version", "license"):
+                dd[split] = dd[split].add_column(c, [r[c] for r in rows[split]])
         return (dd, report) if return_report else dd
     if name == "mix":
         from codegen_lib.mix import build_mix

@@ -26,7 +26,8 @@ from collections.abc import Sequence
 
 from codegen_lib import metrics
 
-__all__ = ["SETS", "PROBE", "evaluate_suite", "heldout_corpus", "results_rows", "side_by_side"]
+__all__ = ["SETS", "PROBE", "evaluate_suite", "heldout_corpus", "results_rows", "side_by_side",
+           "xlcost_codebertscore"]
 
 # set -> (split of the mix corpus, kind, max_new_tokens)
 SETS: dict[str, tuple[str, str, int]] = {
@@ -182,6 +183,56 @@ def heldout_corpus(data_dir, seed: int = 0):
     out.update({"test_tasks": tasks["test"], "test_unseen_tasks": tasks["test_unseen"],
                 "validation_tasks": tasks["validation"]})
     return DatasetDict(out)
+
+
+def xlcost_codebertscore(
+    model,
+    tokenizer,
+    rows,
+    *,
+    limit: int | None = None,
+    codebert_model: str | None = None,
+    beam_size: int = 4,
+    length_penalty: float = 1.0,
+    batch_size: int = 8,
+) -> dict:
+    """The report's CodeBERTScore for ``model``'s predictions on XLCoST's test programs (chapter 09).
+
+    The predictions are decoded as :func:`evaluate_suite` decodes ``xlcost_test`` (beam search, 256 new
+    tokens), so the score belongs beside that row's BLEU in the results table.
+
+    Args:
+        rows: a split with ``prompt`` and ``code`` columns (``load_corpus("xlcost", ...)["test"]``, or
+            ``heldout_corpus(...)["test_xlcost"]``).
+        limit: score only the first ``limit`` rows (None: all of them; the result says how many).
+        codebert_model: a local directory holding a saved BERT/RoBERTa model and its tokenizer (the offline
+            route; the tests use a tiny random BERT); None: the hub's ``neulab/codebert-python``.
+
+    Returns:
+        :func:`codegen_lib.metrics.codebertscore`'s ``{"precision", "recall", "f1", "f3", "model",
+        "num_layers"}`` plus ``"programs"`` (rows scored) and ``"decoding"``.
+
+    Raises:
+        HubUnavailableError: ``codebert_model`` is None and the model cannot be fetched. The model is loaded
+            before anything is decoded, so an offline machine fails within seconds; the message names the
+            offline alternative (``codebert_model=<local directory>``).
+    """
+    from codegen_lib.hub import HubUnavailableError
+
+    try:  # load the scoring model first (from the hub, its cache or codebert_model): fail fast offline
+        metrics.codebertscore(["x = 1"], ["x = 1"], model_type=codebert_model)
+    except HubUnavailableError as err:
+        raise HubUnavailableError(
+            f"{err} For the XLCoST score offline: xlcost_codebertscore(..., codebert_model=<local directory "
+            "with a saved model and tokenizer>)."
+        ) from err
+    rows = rows.select(range(min(limit, len(rows)))) if limit else rows
+    decoding = {"strategy": "beam", "beam_size": beam_size, "length_penalty": length_penalty,
+                "max_new_tokens": SETS["xlcost_test"][2]}
+    model.eval()
+    hyps = _generate(model, tokenizer, list(rows["prompt"]), batch_size=batch_size, **decoding)
+    scores = metrics.codebertscore(hyps, list(rows["code"]), model_type=codebert_model)
+    return {**scores, "programs": len(hyps), "decoding": decoding}
 
 
 def results_rows(results: dict) -> list[dict]:

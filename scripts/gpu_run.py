@@ -52,6 +52,9 @@ RECIPES = {
     "D-rebalanced": dict(preset="copy", canon=True, detok=True, weights=NEW_WEIGHTS),
     "E-denoise": dict(preset="copy", canon=True, detok=True, weights=NEW_WEIGHTS, denoise_share=1 / 3),
     "F-conala": dict(preset="copy", canon=True, detok=False, weights={"conala": 1.0}),
+    # throughput only (chapter 07's GPU story): the report's model, batch 32, no probe
+    "S-seed": dict(preset="seed", canon=False, detok=False, weights=OLD_WEIGHTS, batch_size=32, steps=300,
+                   probe=False),
 }
 LOG = None
 
@@ -128,7 +131,8 @@ def run_train(name: str, recipe: dict, rows, tokenizer, out: Path, steps: int, a
     from codegen_lib.train import TrainConfig, train
 
     cfg = model_cfg_for(recipe, tokenizer, args.size_preset)
-    tcfg = TrainConfig.preset("improved", max_steps=steps, epochs=10_000, patience=None, batch_size=args.batch_size,
+    batch_size = recipe.get("batch_size", args.batch_size)
+    tcfg = TrainConfig.preset("improved", max_steps=steps, epochs=10_000, patience=None, batch_size=batch_size,
                               lr=args.lr, warmup_steps=min(args.warmup, steps // 5), progress=False,
                               eval_every=max(steps // 4, 1), save_every=0, num_workers=2, mixed_precision="bf16")
     data = data if data is not None else train_rows(rows, recipe, args.seed)
@@ -141,7 +145,7 @@ def run_train(name: str, recipe: dict, rows, tokenizer, out: Path, steps: int, a
     return history, {"steps": steps, "target_tokens": tokens, "wall_s": round(wall, 1),
                      "train_time_s": round(history["train_time_s"], 1),
                      "target_tokens_per_s": round(tokens / history["train_time_s"]),
-                     "val_loss": history.get("best_val_loss"), "train_rows": len(data)}
+                     "val_loss": history.get("best_val_loss"), "train_rows": len(data), "batch_size": batch_size}
 
 
 def probe(model, tokenizer, rows: list[dict], args) -> dict:
@@ -177,7 +181,9 @@ def probe(model, tokenizer, rows: list[dict], args) -> dict:
     every = [r for r in rows if r["split"] == "everyday"]
     if every:
         hyps = gen([r["prompt"] for r in every], 128)
-        jobs += [(h, r["tests"]) for h, r in zip(hyps, every)]
+        from codegen_lib import everyday
+
+        jobs += [everyday.job(r, h) for h, r in zip(hyps, every)]
         which += ["everyday"] * len(every)
         out["everyday_answers"] = hyps
     if jobs:
@@ -214,6 +220,29 @@ def _cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def render_markdown(results: dict) -> str:
+    """The ablation table of ``ablations.json`` as Markdown (artifacts/ablations.md)."""
+    cols = [("conala_bleu", "CoNaLa val BLEU"), ("django_em", "Django val EM"), ("mbpp_pass", "MBPP val pass@1"),
+            ("mbpp_syntax", "MBPP val syntax"), ("everyday_pass", "everyday solved")]
+    head = ["run", "steps", "target tokens", "train s", "tok/s", "val loss"] + [c[1] for c in cols] + ["score"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    entries = list(results.get("runs", {}).items())
+    if "long" in results:
+        entries.append(("long: " + results["long"]["recipe"], results["long"]))
+    for name, r in entries:
+        if "steps" not in r:
+            lines.append(f"| {name} | failed: {r.get('error', '?')} |")
+            continue
+        p = r.get("probe", {})
+        steps = r["steps"] + r.get("warmup", {}).get("steps", 0)
+        tokens = r["target_tokens"] + r.get("warmup", {}).get("target_tokens", 0)
+        vals = [f"{p[c]:.2f}" if c == "conala_bleu" and c in p else (f"{p[c]:.3f}" if c in p else "—") for c, _ in cols]
+        val_loss = f"{r['val_loss']:.3f}" if r.get("val_loss") is not None else "—"
+        lines.append(f"| {name} | {steps:,} | {tokens:,} | {r['train_time_s']:.0f} | {r['target_tokens_per_s']:,} | "
+                     f"{val_loss} | " + " | ".join(vals) + f" | {r.get('score', score(p)):.3f} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
@@ -261,7 +290,7 @@ def main(argv=None) -> int:
             log(f"[{name}] skipped: not enough time left before the long run")
             continue
         try:
-            steps = args.conala_steps if name == "F-conala" else args.ablation_steps
+            steps = recipe.get("steps") or (args.conala_steps if name == "F-conala" else args.ablation_steps)
             model = None
             entry: dict = {"recipe": {k: v for k, v in recipe.items()}}
             if recipe.get("denoise_share"):
@@ -273,9 +302,13 @@ def main(argv=None) -> int:
                 steps -= warm
             history, info = run_train(name, recipe, rows, tokenizer, work / name, steps, args, model=model)
             entry.update(info)
-            entry["probe"] = probe(load_run(work / name), tokenizer, rows, args)
-            entry["score"] = round(score(entry["probe"]), 4)
+            if recipe.get("probe", True):
+                entry["probe"] = probe(load_run(work / name), tokenizer, rows, args)
+                entry["score"] = round(score(entry["probe"]), 4)
+            else:
+                entry["probe"] = {}
             log(f"[{name}] probe {json.dumps({k: v for k, v in entry['probe'].items() if k != 'everyday_answers'})}")
+            shutil.rmtree(work / name, ignore_errors=True)
             results["runs"][name] = entry
         except Exception as err:
             import traceback
@@ -285,7 +318,7 @@ def main(argv=None) -> int:
         save_results()
 
     # the choice rule, stated in the module docstring
-    candidates = {n: r for n, r in results["runs"].items() if n != "F-conala" and "score" in r}
+    candidates = {n: r for n, r in results["runs"].items() if n not in ("F-conala", "S-seed") and "score" in r}
     chosen = args.long_recipe or (max(candidates, key=lambda n: candidates[n]["score"]) if candidates else "D-rebalanced")
     results["chosen"] = chosen
     log(f"long run: {chosen}")
@@ -300,7 +333,7 @@ def main(argv=None) -> int:
         run_train("long/warmup", recipe, rows, tokenizer, work / "long-warm", warm, args, data=denoise_rows(rows, args.seed))
         model = load_run(work / "long-warm")
         steps -= warm
-    args.warmup = max(args.warmup, 1000)
+    args.warmup = max(200, min(1000, steps // 10))
     history, info = run_train("long", recipe, rows, tokenizer, work / "long", steps, args, model=model)
     results["long"] = {"recipe": chosen, **info}
     save_results()
@@ -313,7 +346,7 @@ def main(argv=None) -> int:
     export_checkpoint(work / "long" / "last", out / "final", dtype="float16",
                       extra={"trained_on": device, "recipe_name": chosen})
     shutil.rmtree(out / "final" / "tokenizer", ignore_errors=True)  # the bundle's tokenizer: not sent back
-    runs = [{"name": n, "preset": RECIPES[n]["preset"], "batch_size": args.batch_size, "steps": r["steps"],
+    runs = [{"name": n, "preset": RECIPES[n]["preset"], "batch_size": r["batch_size"], "steps": r["steps"],
              "target_tokens": r["target_tokens"], "wall_s": r["train_time_s"],
              "target_tokens_per_s": r["target_tokens_per_s"], "precision": "bf16 autocast"}
             for n, r in results["runs"].items() if "steps" in r]

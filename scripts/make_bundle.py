@@ -34,12 +34,21 @@ def snake_name(prompt: str) -> str:
 
 
 def detok(row: dict) -> str | None:
-    """XLCoST token format -> Python source, with ``f_gold`` renamed after the title (None if unchanged)."""
+    """A target in XLCoST's token spacing -> ordinary Python, ``f_gold`` renamed after the title (None if
+    unchanged). GfG code (``def f_gold ( n ) :`` with real newlines) is re-printed by ``ast.unparse``; XLCoST
+    code still in token format (``NEW_LINE``) goes through ``xlcost.detokenize``."""
+    import ast
+
     from codegen_lib.xlcost import detokenize
 
     code = row["code"]
-    if row["source"] in ("xlcost", "gfg") and ("NEW_LINE" in code or " ( " in code):
+    if row["source"] in ("xlcost", "gfg") and "NEW_LINE" in code:
         code = detokenize(code)
+    elif row["source"] == "gfg":
+        try:
+            code = ast.unparse(ast.parse(code)) + "\n"
+        except SyntaxError:
+            pass
     if "f_gold" in code:
         code = re.sub(r"\bf_gold\b", snake_name(row["prompt"]), code)
     return code if code != row["code"] else None
@@ -85,7 +94,7 @@ def main(argv=None) -> int:
         from codegen_lib import everyday
 
         for r in everyday.load_requests():
-            add({**r, "source": "everyday"}, "everyday")
+            rows.append({**r, "source": "everyday", "split": "everyday"})  # every column: job() needs them
     except ImportError:
         print("no everyday suite in this checkout", file=sys.stderr)
 

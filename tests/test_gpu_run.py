@@ -20,8 +20,9 @@ def _script(name):
 def test_detok_renames_f_gold_after_the_title():
     mb = _script("make_bundle")
     row = {"source": "gfg", "prompt": "COUNT SET BITS", "code": "def f_gold ( n ) : NEW_LINE INDENT return n DEDENT"}
-    out = mb.detok(row)
-    assert out.startswith("def count_set_bits(n):\n    return n")
+    assert mb.detok(row).startswith("def count_set_bits(n):\n    return n")
+    row = {"source": "gfg", "prompt": "count set bits", "code": "def f_gold ( n ) :\n    return - n\n"}
+    assert mb.detok(row) == "def count_set_bits(n):\n    return -n\n"
     assert mb.detok({"source": "conala", "prompt": "x", "code": "x = 1"}) is None
 
 
@@ -59,15 +60,16 @@ def test_gpu_run_on_cpu_tiny(bundle, tmp_path, monkeypatch):
     monkeypatch.setenv("GPU_RUN_WORK", str(tmp_path / "work"))
     out = tmp_path / "out"
     rc = _script("gpu_run").main(["--bundle", str(bundle), "--out", str(out), "--size-preset", "tiny",
-                                  "--ablations", "A-mix,C-copy,F-conala", "--ablation-steps", "3",
+                                  "--ablations", "A-mix,C-copy,F-conala,S-seed", "--ablation-steps", "3",
                                   "--conala-steps", "2", "--long-seconds", "3", "--batch-size", "4",
                                   "--probe-rows", "4", "--deadline", "600"])
     assert rc == 0
     res = json.loads((out / "ablations.json").read_text())
-    assert set(res["runs"]) == {"A-mix", "C-copy", "F-conala"}
+    assert set(res["runs"]) == {"A-mix", "C-copy", "F-conala", "S-seed"}
     assert res["chosen"] in ("A-mix", "C-copy")  # F is never a candidate
     for run in res["runs"].values():
-        assert run["steps"] >= 2 and run["target_tokens"] > 0 and "conala_bleu" in run["probe"]
+        assert run["steps"] >= 2 and run["target_tokens"] > 0
+        assert ("conala_bleu" in run["probe"]) == (run is not res["runs"]["S-seed"])
     assert res["long"]["recipe"] == res["chosen"] and res["long"]["steps"] >= 100
     cfg = json.loads((out / "final" / "config.json").read_text())
     assert cfg["weights_dtype"] == "float16"
