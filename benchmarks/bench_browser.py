@@ -100,18 +100,17 @@ def browser_run(prompts: list[str]) -> tuple[list[str], int, float]:
 def torch_run(prompts: list[str]) -> tuple[list[str], int, float]:
     """PyTorch greedy with the KV cache, batch 1: codes, tokens (<eos> included) and seconds."""
     from codegen_lib.cli import shipped_checkpoint
-    from codegen_lib.decode import generate, greedy_decode
+    from codegen_lib.decode import generate
+    from codegen_lib.onnx_export import torch_greedy_ids
     from codegen_lib.train import load_checkpoint
 
     model, tok, _ = load_checkpoint(shipped_checkpoint())
     codes = generate(model, tok, prompts)
-    srcs = [torch.tensor([tok.encode(p)[: model.config.max_src_len - 1] + [tok.eos_id]]) for p in prompts]
-    greedy_decode(model, srcs[0], max_new_tokens=model.config.max_tgt_len)  # warm-up
+    torch_greedy_ids(model, tok, prompts[0])  # warm-up
     tokens, start = 0, time.perf_counter()
-    for src in srcs:
-        out = greedy_decode(model, src, max_new_tokens=model.config.max_tgt_len, bos_id=tok.bos_id,
-                            eos_id=tok.eos_id, use_cache=True)
-        tokens += out.size(1)
+    for p in prompts:  # greedy_decode with the KV cache (its default), as generate() builds the source
+        out = torch_greedy_ids(model, tok, p)
+        tokens += len(out) + (len(out) < model.config.max_tgt_len)  # + <eos>
     return codes, tokens, time.perf_counter() - start
 
 

@@ -40,15 +40,13 @@ def prompts_for(limit: int) -> list[str]:
 
 def torch_greedy(model, tokenizer, prompts: list[str]) -> tuple[list[list[int]], float, int]:
     """PyTorch greedy ids per prompt (batch 1, KV cache), seconds and generated tokens (<eos> counted)."""
-    from codegen_lib.decode import greedy_decode
+    from codegen_lib.onnx_export import torch_greedy_ids
 
     ids, tokens, start = [], 0, time.perf_counter()
     for p in prompts:
-        src = torch.tensor([tokenizer.encode(p)[: model.config.max_src_len - 1] + [tokenizer.eos_id]])
-        out = greedy_decode(model, src, max_new_tokens=model.config.max_tgt_len,
-                            bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id)[0].tolist()
-        tokens += len(out)
-        ids.append(out[: out.index(tokenizer.eos_id)] if tokenizer.eos_id in out else out)
+        out = torch_greedy_ids(model, tokenizer, p)  # <eos> cut
+        tokens += len(out) + (len(out) < model.config.max_tgt_len)  # + <eos>
+        ids.append(out)
     return ids, time.perf_counter() - start, tokens
 
 

@@ -41,7 +41,7 @@ from .layers import LayerCache
 from .model import KVCache, Transformer
 
 __all__ = ["EncoderExport", "DecoderStepExport", "export_onnx", "OnnxGenerator", "MANIFEST",
-           "quantize_int8"]
+           "quantize_int8", "torch_greedy_ids", "checkpoint_sha256"]
 
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.bin"
@@ -443,6 +443,26 @@ class OnnxGenerator:
         seq = seq[: seq.index(eos)] if eos in seq else seq
         seq = [t for t in seq if t != pad]
         return {"ids": seq, "code": self._text(seq, slots)}
+
+
+def torch_greedy_ids(model: Transformer, tokenizer, prompt: str) -> list[int]:
+    """PyTorch's greedy ids for one prompt, source built as ``decode.generate`` builds it (slot
+    canonicalization and the slot ban for a slots model), ``<eos>`` and padding cut: what the page's ids
+    must equal. Used by the parity tests and the benchmarks."""
+    from .decode import greedy_decode
+
+    slots = _config_flag(model, "slots")
+    if slots:
+        from .slots import canonicalize_request
+
+        prompt = canonicalize_request(prompt)[0]
+    src = torch.tensor([tokenizer.encode(prompt)[: model.config.max_src_len - 1] + [tokenizer.eos_id]],
+                       device=next(model.parameters()).device)
+    ids = greedy_decode(model, src, max_new_tokens=_generate_defaults(model.config.max_tgt_len)["max_new_tokens"],
+                        bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id,
+                        slot_ids=tokenizer.slot_ids if slots else ())[0].tolist()
+    ids = ids[: ids.index(tokenizer.eos_id)] if tokenizer.eos_id in ids else ids
+    return [t for t in ids if t != tokenizer.pad_id]
 
 
 def _topk(x: np.ndarray, k: int) -> np.ndarray:

@@ -344,10 +344,9 @@ def test_tryit_view_writes_pytorch_greedy_output_offline(built_book, tmp_path):
     import warnings
     from urllib.parse import quote
 
-    import torch
-
     from codegen_lib.cli import shipped_checkpoint
-    from codegen_lib.decode import generate, greedy_decode
+    from codegen_lib.decode import generate
+    from codegen_lib.onnx_export import torch_greedy_ids
     from codegen_lib.train import load_checkpoint
     from codegen_lib.viz.tryit import serve_assets
 
@@ -361,10 +360,9 @@ def test_tryit_view_writes_pytorch_greedy_output_offline(built_book, tmp_path):
         warnings.simplefilter("ignore")  # the long prompt is truncated, with a warning
         texts = generate(model, tok, TRYIT_PROMPTS)
     for prompt, text in zip(TRYIT_PROMPTS, texts):
-        src = torch.tensor([tok.encode(prompt)[: model.config.max_src_len - 1] + [tok.eos_id]])
-        ids = greedy_decode(model, src, max_new_tokens=model.config.max_tgt_len, bos_id=tok.bos_id,
-                            eos_id=tok.eos_id)[0].tolist()
-        ids = ids[: ids.index(tok.eos_id)] if tok.eos_id in ids else ids
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ids = torch_greedy_ids(model, tok, prompt)  # generate()'s source rules, slots included
         url = f"http://127.0.0.1:{port}/book/08_decoding.html?prompt={quote(prompt)}"
         proc = _run_chromium([NO_NETWORK, "--virtual-time-budget=120000", "--dump-dom", url], tmp_path)
         got = _tryit_result(proc.stdout)
