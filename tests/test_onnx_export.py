@@ -17,11 +17,12 @@ from codegen_lib.config import ModelConfig  # noqa: E402
 from codegen_lib.decode import beam_search, generate, greedy_decode  # noqa: E402
 from codegen_lib.model import build_model  # noqa: E402
 from codegen_lib.onnx_export import OnnxGenerator, export_onnx, quantize_int8  # noqa: E402
+from codegen_lib.pretrained import SHIPPED_MODEL  # noqa: E402
 from codegen_lib.slots import SLOT_TOKENS, canonicalize_request  # noqa: E402
 from codegen_lib.tokenizer import train_tokenizer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = REPO / "artifacts" / "mix-improved"
+SHIPPED = REPO / "artifacts" / SHIPPED_MODEL  # whatever model the repository ships
 
 PROMPTS = [
     "Write a function `add(a, b)` that returns a + b.",
