@@ -127,9 +127,10 @@ function cgDecodeIds(tok, M, ids) {  // generate(): cut at <eos>, drop pads and 
 function cgSourceIds(L, prompt) {  // decode._encode_prompts: truncate to max_src_len - 1, then <eos>
   var M = L.M, text = prompt, slots = [];
   if (M.slots) { var c = cgSlots.canonicalize(prompt); text = c.text; slots = c.slots; }
-  var ids = L.tok.encode(text, {add_special_tokens: false}).ids.slice(0, M.max_src_len - 1);
+  var all = L.tok.encode(text, {add_special_tokens: false}).ids, ids = all.slice(0, M.max_src_len - 1);
   ids.push(M.eos_id);
-  return {ids: ids, slots: slots, banned: M.slots ? cgSlotBans(L, ids) : []};
+  return {ids: ids, slots: slots, banned: M.slots ? cgSlotBans(L, ids) : [],
+          truncated: all.length - (ids.length - 1)};
 }
 
 function cgSlotBans(L, srcIds) {  // slot tokens that do not occur in the source are never produced
@@ -230,7 +231,8 @@ async function cgGenerate(L, prompt, strategy, onStep) {
   if (M.slots) code = cgSlots.restore(code, src.slots);
   var secs = (performance.now() - t0) / 1000;
   var steps = hist[win].filter(function (h) { return h.token !== M.pad_id; });
-  return {ids: kept, code: code, seconds: secs, tokens: produced, src: src.ids, steps: steps};
+  return {ids: kept, code: code, seconds: secs, tokens: produced, src: src.ids, steps: steps,
+          truncated: src.truncated};
 }
 
 // ------------------------------------------------------------------ the views
@@ -312,7 +314,8 @@ function cgTryIt(root) {
       $('code').textContent = res.code;
       $('speed').textContent = res.tokens + ' tokens in ' + res.seconds.toFixed(2) + ' s' +
         (res.seconds > 0 ? ' = ' + (res.tokens / res.seconds).toFixed(1) + ' tokens/s' : '') +
-        ' (' + strategy + ', onnxruntime-web, WASM, 1 thread)';
+        ' (' + strategy + ', onnxruntime-web, WASM, 1 thread)' + (res.truncated > 0 ? '; the prompt was cut by ' +
+        res.truncated + ' tokens to the model\'s ' + L.M.max_src_len + '-token limit (<eos> included)' : '');
       $('speed').dataset.tokens = res.tokens;
       $('speed').dataset.seconds = res.seconds;
       root.dataset.ids = JSON.stringify(res.ids);
