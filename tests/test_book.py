@@ -322,7 +322,7 @@ TRYIT_PROMPTS = [
     "convert a list of strings `l` to integers",
     "Return the sum of the squares of 1, 2.5 and 3 -- with \"quotes\", tabs\tand ünïcode ✓",
     "Check whether a number is prime.\nThen print the first 10 primes.",
-    "Write a function that " + "repeats the word again and again " * 12 + "until it is truncated.",
+    "Write a function that " + "repeats the word again and again " * 25 + "until it is truncated.",  # > 128
 ]
 NO_NETWORK = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
