@@ -14,9 +14,10 @@ generated code runs in the same namespace, and the check's asserts read ``result
 
 1. if the code's last top-level statement is an expression whose value is not None, ``result`` is that value
    (``sorted(people, key=...)``);
-2. otherwise ``result`` is the variable that the code's last assignment statement binds (``=``, ``+=``,
-   annotated; in source order, inside ``with`` / ``for`` / ``if`` blocks too, not inside functions or
-   classes; for-loop and ``with ... as`` targets do not count): ``lines = f.read().splitlines()``;
+2. otherwise ``result`` is the variable that the code's last assignment statement binds or changes (``=``,
+   ``+=``, annotated; in source order, inside ``with`` / ``for`` / ``if`` blocks too, not inside functions
+   or classes; ``counts[w] = ...`` and ``obj.x = ...`` change ``counts`` and ``obj``; for-loop and
+   ``with ... as`` targets do not count): ``lines = f.read().splitlines()``;
 3. otherwise (the code assigns nothing, e.g. ``people.sort(key=...)``) ``result`` is the row's ``target``,
    the variable that the request names, changed in place (None where it is not defined: the checks of
    requests that write files read the files instead).
@@ -278,6 +279,17 @@ else:
     exec(compile(__everyday_tree, "<generated>", "exec"))
 
 
+def __everyday_bound(target):
+    """The variable an assignment target binds or changes: ``x``, ``x[k]`` and ``x.a`` -> x; tuples -> the last."""
+    while isinstance(target, (__everyday_ast.Subscript, __everyday_ast.Attribute, __everyday_ast.Starred)):
+        target = target.value
+    if isinstance(target, (__everyday_ast.Tuple, __everyday_ast.List)):
+        names = [__everyday_bound(t) for t in target.elts]
+        names = [n for n in names if n]
+        return names[-1] if names else None
+    return target.id if isinstance(target, __everyday_ast.Name) else None
+
+
 def __everyday_last_assigned(body):
     found = None
     for stmt in body:
@@ -285,8 +297,7 @@ def __everyday_last_assigned(body):
             continue
         if isinstance(stmt, (__everyday_ast.Assign, __everyday_ast.AugAssign, __everyday_ast.AnnAssign)):
             targets = stmt.targets if isinstance(stmt, __everyday_ast.Assign) else [stmt.target]
-            names = [n.id for t in targets for n in __everyday_ast.walk(t) if isinstance(n, __everyday_ast.Name)]
-            found = names[-1] if names else found
+            found = __everyday_bound(targets[-1]) or found
         for field in ("body", "orelse", "finalbody", "handlers"):
             inner = __everyday_last_assigned(getattr(stmt, field, []) or [])
             found = inner if inner is not None else found

@@ -28,6 +28,7 @@ Prompt formats (documented here because a model learns them):
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
@@ -44,6 +45,9 @@ __all__ = [
     "gfg_title",
     "gfg_rows",
     "gfg_parts",
+    "gfg_function_name",
+    "restyle_gfg",
+    "restyle_rows",
     "django_rows",
     "normalize_title",
 ]
@@ -285,6 +289,93 @@ def gfg_rows(
             split = "train"
         out[split].append(_row(title, code, "gfg", row_id, tests, "f_gold"))
     return out, dedup
+
+
+_NAME_STOPWORDS = frozenset("a an the given of in to for and with that is are by from on its it program such".split())
+
+
+def gfg_function_name(title: str, code: str = "", max_words: int = 5) -> str:
+    """A snake_case function name for a GfG program, from its title: the title's words (letters and digits,
+    lower-cased) without the stopwords *a, an, the, given, of, in, to, for, and, with, that, is, are, by,
+    from, on, its, it, program, such*, at most ``max_words`` of them (``"add 1 to a given number"`` -> ``add_1_number``).
+    A name that would start with a digit gets an ``n`` in front; one that is a keyword or a builtin, or a name
+    already used in ``code``, gets ``_fn`` after it."""
+    import builtins
+    import keyword
+
+    words = [w for w in re.findall(r"[a-z0-9]+", title.lower()) if w not in _NAME_STOPWORDS][:max_words]
+    name = "_".join(words) or "solve"
+    if name[0].isdigit():
+        name = "n" + name
+    if keyword.iskeyword(name) or hasattr(builtins, name) or re.search(rf"\b{name}\b", code):
+        name += "_fn"
+    return name
+
+
+def _rename(code: str, old: str, new: str) -> str:
+    """``code`` with every NAME token ``old`` replaced by ``new`` (strings and comments untouched)."""
+    import io
+    import tokenize
+
+    lines = code.splitlines(keepends=True)
+    spots = [t.start for t in tokenize.generate_tokens(io.StringIO(code).readline)
+             if t.type == tokenize.NAME and t.string == old]
+    for row, col in reversed(spots):
+        line = lines[row - 1]
+        lines[row - 1] = line[:col] + new + line[col + len(old):]
+    return "".join(lines)
+
+
+def restyle_gfg(row: dict) -> dict:
+    """One GfG row without TransCoder's style: ``f_gold`` renamed (:func:`gfg_function_name` of the title),
+    then the token spacing removed (:func:`codegen_lib.xlcost.respace`: normal spacing, no statement-ending
+    ``;``, same AST). ``entry_point`` becomes the new name, and ``tests`` starts with
+    ``f_gold = <new name>`` when the candidate defines no ``f_gold``, so the harness scores either name.
+    A row whose code does not parse comes back unchanged."""
+    from codegen_lib.xlcost import respace
+
+    code = row["code"]
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        return dict(row)
+    name = gfg_function_name(row["prompt"], code)
+    new = respace(_rename(code, "f_gold", name))
+    tests = row.get("tests") or ""
+    if tests:
+        tests = f"try:\n    f_gold\nexcept NameError:\n    f_gold = {name}\n" + tests
+    return {**row, "code": new, "tests": tests, "entry_point": name}
+
+
+def restyle_rows(rows: list[dict]) -> tuple[list[dict], dict]:
+    """Apply :func:`restyle_gfg` to the rows whose ``source`` is ``"gfg"`` (others pass through unchanged);
+    ``(rows, counts)`` with the GfG rows seen, renamed, respaced, and parseable before / after.
+
+    For the rows a model trains on (the ``mix``'s GfG training rows), so that ``def f_gold ( n ) :`` is not
+    learnt as Python's style. XLCoST rows need nothing here: ``load_corpus("xlcost")`` already rebuilds
+    normal Python from XLCoST's tokens (:func:`codegen_lib.xlcost.detokenize`)."""
+
+    def parses(code: str) -> bool:
+        try:
+            ast.parse(code)
+            return True
+        except (SyntaxError, ValueError):
+            return False
+
+    counts = dict.fromkeys(("gfg_rows", "renamed", "respaced", "parse_before", "parse_after"), 0)
+    out = []
+    for row in rows:
+        if row.get("source") != "gfg":
+            out.append(row)
+            continue
+        new = restyle_gfg(row)
+        counts["gfg_rows"] += 1
+        counts["parse_before"] += parses(row["code"])
+        counts["parse_after"] += parses(new["code"])
+        counts["renamed"] += "f_gold" in row["code"] and "f_gold" not in new["code"]
+        counts["respaced"] += _rename(row["code"], "f_gold", new["entry_point"]) != new["code"]
+        out.append(new)
+    return out, counts
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 | gfg_test         | test_gfg             | harness pass rate                                  | greedy              |
 | tasks_test       | test_tasks           | pass@1                                             | greedy              |
 | tasks_unseen     | test_unseen_tasks    | pass@1                                             | greedy              |
+| everyday_val     | codegen_lib.everyday | pass@1 (each request's own sandboxed check)        | greedy              |
 
 Every set also reports syntax validity (Django: :func:`codegen_lib.metrics.statement_validity`, since its
 lines are single statements cut out of their block). Generated code runs only in the sandbox.
@@ -39,6 +40,7 @@ SETS: dict[str, tuple[str, str, int]] = {
     "gfg_test": ("test_gfg", "pass", 256),
     "tasks_test": ("test_tasks", "pass", 160),
     "tasks_unseen": ("test_unseen_tasks", "pass", 160),
+    "everyday_val": ("", "everyday", 160),  # validation only: never trained on (codegen_lib.everyday)
 }
 SAMPLED = ("mbpp_test", "humaneval")  # sets that also get pass@10 from samples (sampling is the slow part)
 # The ablations' probe: validation splits only, so the recipe is not chosen on the test sets.
@@ -49,6 +51,7 @@ PROBE: dict[str, tuple[str, str, int]] = {
     "gfg_val": ("validation_gfg", "pass", 256),
     "tasks_val": ("validation_tasks", "pass", 160),
     "code_val": ("validation_code", "bleu", 256),
+    "everyday_val": ("", "everyday", 160),
 }
 
 
@@ -99,6 +102,12 @@ def evaluate_suite(
             prompts = [p["prompt"] for p in problems]
             refs = [p["prompt"] + p["canonical_solution"] for p in problems]
             tests = None
+        elif kind == "everyday":
+            from codegen_lib import everyday
+
+            requests = everyday.load_requests()[:limit]
+            prompts, refs = [r["prompt"] for r in requests], [r["code"] for r in requests]
+            tests = None
         else:
             if split not in corpus:
                 continue
@@ -108,14 +117,17 @@ def evaluate_suite(
             tests = list(rows["tests"]) if "tests" in rows.column_names else None
         greedy = {"strategy": "greedy", "max_new_tokens": max_new}
         beam = {"strategy": "beam", "beam_size": beam_size, "length_penalty": length_penalty, "max_new_tokens": max_new}
-        use = greedy if (greedy_only or kind in ("pass", "humaneval")) else beam
+        use = greedy if (greedy_only or kind in ("pass", "humaneval", "everyday")) else beam
         hyps = _generate(model, tokenizer, prompts, batch_size=batch_size if use is greedy else 8, **use)
         m: dict = {}
         statuses = None
-        if kind in ("pass", "humaneval"):
+        if kind in ("pass", "humaneval", "everyday"):
             if kind == "humaneval":
                 programs = [[build_program(p, completion_from_generation(p, h))[0]] for p, h in zip(problems, hyps)]
                 tests = [build_program(p, "")[1] for p in problems]
+            elif kind == "everyday":  # the setup and the one-liner driver wrap the generated code
+                programs = [[everyday.job(r, h)[0]] for r, h in zip(requests, hyps)]
+                tests = [r["tests"] for r in requests]
             else:
                 programs = [[h] for h in hyps]
             greedy_res = _pass(programs, tests, (1,), timeout)
@@ -150,7 +162,7 @@ def evaluate_suite(
                                    if name in SAMPLED and n_samples > 1 and not greedy_only else {})},
             "metrics": m,
             "predictions": [{"prompt": p, "reference": r, "hypothesis": h} for p, r, h in zip(prompts, refs, hyps)],
-            "statuses": statuses if kind in ("pass", "humaneval") else None,
+            "statuses": statuses if kind in ("pass", "humaneval", "everyday") else None,
             "seconds": round(time.perf_counter() - t0, 1),
         }
     return results

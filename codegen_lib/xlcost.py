@@ -40,6 +40,7 @@ __all__ = [
     "SPACE",
     "naive_detokenize",
     "detokenize",
+    "respace",
     "xlcost_tokenize",
     "XLCoSTRow",
     "find_root",
@@ -212,16 +213,24 @@ def _is_operand_end(tok: str) -> bool:
 
 
 def _join_line(tokens: list[str]) -> str:
-    """Join one logical line's tokens with PEP 8-like spacing; never merges two tokens into a different one."""
+    """Join one logical line's tokens with PEP 8-like spacing; never merges two tokens into a different one.
+
+    Also: a decorator's ``@`` and unpacking stars (``f(*args, **kw)``, ``[*a, *b]``) stick to their operand,
+    and ``=`` inside brackets (keyword arguments, defaults) and a slice's ``:`` have no spaces:
+    ``print(x, end=" ")``, ``a[1:n]``."""
     out = ""
     glue_next = False  # set after a unary sign: "-1", "-x", "-(a)"
+    stack: list[str] = []  # the open brackets before the current token
     for i, tok in enumerate(tokens):
         prev = tokens[i - 1] if i else ""
+        kwarg_eq = tok == "=" and bool(stack)
+        slice_colon = tok == ":" and stack[-1:] == ["["]
         if i == 0:
             out = tok
         else:
             glue = (
                 glue_next
+                or kwarg_eq
                 or tok in _NO_SPACE_BEFORE
                 or prev in _OPEN
                 # call or subscript: f(x), a[i], s[1:], "ab"[0]
@@ -236,14 +245,19 @@ def _join_line(tokens: list[str]) -> str:
             )
             out += tok if glue else " " + tok
         nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        operand_next = bool(nxt) and (nxt[0].isalnum() or nxt[0] == "_" or nxt in ("(", "[")) and not keyword.iskeyword(nxt)
         # a sign is unary after an operator, an opening bracket, a comma, a keyword or at line start
         glue_next = (
-            tok in _UNARY
-            and (i == 0 or not _is_operand_end(prev))
-            and bool(nxt)
-            and (nxt[0].isalnum() or nxt[0] == "_" or nxt in ("(", "["))
-            and not keyword.iskeyword(nxt)
+            (tok in _UNARY and (i == 0 or not _is_operand_end(prev)) and operand_next)
+            or (tok == "@" and i == 0)  # a decorator
+            or (tok in ("*", "**") and (prev in _OPEN or prev == ",") and operand_next)  # unpacking
+            or kwarg_eq
+            or slice_colon
         )
+        if tok in _OPEN:
+            stack.append(tok)
+        elif tok in _CLOSE and stack:
+            stack.pop()
     return out
 
 
@@ -398,6 +412,58 @@ def detokenize(code_tokens: str, *, pretty: bool = True, repair: bool = False) -
     return "\n".join(out) + "\n" if out else ""
 
 
+def respace(code: str, *, drop_semicolons: bool = True) -> str:
+    """Real Python written in a token-spaced style (``def f_gold ( x ) :`` / ``m = 1 ;``, as in TransCoder's
+    GeeksforGeeks programs) -> the same program with normal spacing (chapter 01).
+
+    Each logical line's tokens (Python's own tokenizer) are joined as :func:`detokenize` joins XLCoST's; the
+    indentation, comments and comment-only lines are kept, blank lines too, and so are the line breaks of a
+    statement that spans several lines; with ``drop_semicolons`` a ``;`` that ends a statement is removed. The result
+    has the same AST as ``code`` (checked: when it would not, or ``code`` does not tokenize or parse, ``code``
+    comes back unchanged).
+
+    Returns:
+        The program, ending with one ``"\n"``.
+    """
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+        before = ast.dump(ast.parse(code))
+    except (tokenize.TokenError, IndentationError, SyntaxError, ValueError):
+        return code
+    lines: list[str] = []
+    current: list[str] = []
+    indent = ""
+    comment = ""
+    for tok in tokens:
+        kind = tok.type
+        if kind in (tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER):
+            continue
+        if kind == tokenize.COMMENT:
+            if current:
+                comment = tok.string
+            else:  # a comment on a line of its own
+                lines.append(tok.line[: tok.start[1]] + tok.string)
+            continue
+        if kind in (tokenize.NEWLINE, tokenize.NL):
+            if current:
+                if drop_semicolons and current[-1] == ";":
+                    current.pop()
+                lines.append(indent + _join_line(current) + ("  " + comment if comment else ""))
+                current, comment = [], ""
+            elif kind == tokenize.NL and not tok.line.strip():
+                lines.append("")
+            continue
+        if not current:
+            indent = tok.line[: tok.start[1]]
+        current.append(tok.string)
+    out = "\n".join(lines).strip("\n") + "\n"
+    try:
+        same = ast.dump(ast.parse(out)) == before
+    except (SyntaxError, ValueError):
+        same = False
+    return out if same else code
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Python -> tokens (for XLCoST-style BLEU)
 # ----------------------------------------------------------------------------------------------------------------
@@ -407,7 +473,8 @@ _STRING_WORD = re.compile(
 
 
 def _string_tokens(literal: str) -> list[str]:
-    """``'"a b_c"'`` -> ``['"', 'a', '▁', 'b_c', '"']``: XLCoST's string-literal format."""
+    """``'"a b_c"'`` -> ``['"', 'a', '▁', 'b_c', '"']``: XLCoST's string-literal format, digits next to a
+    quote glued to it as XLCoST does (``'"000"'`` -> ``['"000"']``, ``'"-1"'`` -> ``['"', '-', '1"']``)."""
     m = re.match(r"^([A-Za-z]*)('''|\"\"\"|'|\")(.*)\2$", literal, re.S)
     if m is None:
         return [literal]
@@ -419,6 +486,11 @@ def _string_tokens(literal: str) -> list[str]:
         elif piece:
             out.extend(_STRING_WORD.findall(piece))
     out.append(quote[0])
+    if not prefix:  # XLCoST glues digits to an adjacent quote: "000" is one token, "-1" is " - 1"
+        if len(out) > 2 and out[-2].isdigit():
+            out[-2:] = [out[-2] + out[-1]]
+        if len(out) > 1 and (out[1].isdigit() or (out[1][:-1].isdigit() and out[1][-1] == quote[0])):
+            out[:2] = [out[0] + out[1]]
     return out
 
 

@@ -69,6 +69,22 @@ def test_duplicates_are_counted_and_the_first_is_kept():
     assert counts["duplicate_pair"] == 1 and counts["duplicate_code"] == 1
 
 
+def test_display_statements_leave_the_code():
+    doc = "Build a mapping of squares:\n\n>>> d = {i: i * i for i in range(3)}\n>>> d\n{0: 0, 1: 1, 2: 4}\n>>> d[2]\n4\n"
+    rows, counts = dc.filter_pairs(_raw(doc))
+    assert [r["code"] for r in rows] == ["d = {i: i * i for i in range(3)}\nd[2]\n"]
+    assert rows[0]["output"] == "4" and counts["rows_with_display_lines_removed"] == 1
+
+
+def test_heading_summary_option_uses_the_docstring_summary_for_the_first_group():
+    doc = ("Return the sorted values of a list. More text.\n\nExamples\n--------\n>>> sorted([2, 1])\n[1, 2]\n\n"
+           "Examples\n--------\n>>> sorted([3, 1])\n[1, 3]\n")
+    assert dc.filter_pairs(_raw(doc))[0] == []
+    rows, counts = dc.filter_pairs(_raw(doc), heading_summary=True)
+    assert [(r["prompt"], r["code"]) for r in rows] == [("Return the sorted values of a list", "sorted([2, 1])\n")]
+    assert counts["heading_summary_used"] == 1 and counts["not_a_sentence"] == 1  # the second group: no summary
+
+
 def test_request_sentence_cleans_markup_and_skips_lead_ins():
     assert dc.request_sentence("Use :func:`len` on ``items``::") == "Use `len` on `items`:"
     assert dc.request_sentence("It uses named special functions. For example:") == "It uses named special functions."

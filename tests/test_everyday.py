@@ -69,6 +69,17 @@ def test_wrong_answers_fail(by_id):
     ("everyday-count-file-lines", "with open('log.txt') as f:\n    n = len(f.readlines())"),
     ("everyday-count-words", "import collections\ncounts = collections.Counter(text.split())"),
     ("everyday-append-line", "open('log.txt', 'a').write('done\\n')"),
+    ("everyday-count-words", "counts = {}\nfor w in text.split():\n    counts[w] = counts.get(w, 0) + 1"),
+    ("everyday-group-by-letter", "from collections import defaultdict\ngroups = defaultdict(list)\n"
+                                 "for w in words:\n    groups[w[0]].append(w)"),
+    ("everyday-merge-dicts", "merged = a.copy()\nmerged.update(b)"),
+    ("everyday-sort-dict-by-value", "sorted(scores, key=scores.get, reverse=True)"),
+    ("everyday-read-csv", "import csv\nwith open('people.csv') as f:\n    rows = list(csv.DictReader(f))"),
+    ("everyday-list-txt-files", "import glob\nglob.glob('*.txt')"),
+    ("everyday-most-common", "from collections import Counter\nCounter(votes).most_common(1)[0][0]"),
+    ("everyday-three-largest", "import heapq\nheapq.nlargest(3, nums)"),
+    ("everyday-average", "import statistics\nstatistics.mean(values)"),
+    ("everyday-join-strings", "', '.join(words)"),
 ])  # fmt: skip
 def test_the_result_rule_accepts_other_correct_forms(by_id, rid, code):
     assert everyday.check([by_id[rid]], [code]) == [True]
@@ -95,3 +106,23 @@ def test_the_suite_is_never_trained_on_and_is_a_decontamination_reference():
 def test_check_rejects_mismatched_lengths(rows):
     with pytest.raises(ValueError):
         everyday.check(rows, ["x"])
+
+
+def test_the_suite_scores_everyday_requests_with_their_checks(monkeypatch, rows):
+    from codegen_lib.suite import PROBE, SETS, evaluate_suite
+
+    assert SETS["everyday_val"] == PROBE["everyday_val"]
+    right = {r["prompt"]: r["code"] for r in rows[:3]}
+
+    def fake_generate(model, tokenizer, prompts, **kw):
+        return [right.get(p, "x = (") for p in prompts]
+
+    class Echo:
+        def eval(self):
+            return self
+
+    monkeypatch.setattr("codegen_lib.decode.generate", fake_generate)
+    res = evaluate_suite(Echo(), None, {}, {"everyday_val": SETS["everyday_val"]}, limit=6, n_samples=1)
+    m = res["everyday_val"]["metrics"]
+    assert res["everyday_val"]["rows"] == 6 and m["solved"] == 3 and m["pass@1"] == 0.5
+    assert res["everyday_val"]["statuses"] == ["pass"] * 3 + ["error"] * 3

@@ -142,6 +142,63 @@ def test_gfg_parts_on_a_harness():
         gfg_parts("def f_gold(x):\n    return x\n")
 
 
+def test_gfg_function_name_rule():
+    from codegen_lib.real_corpora import gfg_function_name
+
+    assert gfg_function_name("add 1 to a given number") == "add_1_number"
+    assert gfg_function_name("program for surface area of octahedron") == "surface_area_octahedron"
+    assert gfg_function_name("maximum") == "maximum"
+    assert gfg_function_name("max") == "max_fn"  # a builtin
+    assert gfg_function_name("count set bits", "def f_gold(n):\n    count_set_bits = 0\n") == "count_set_bits_fn"
+    assert gfg_function_name("1 to n sum") == "n1_n_sum"
+
+
+def test_restyle_gfg_renames_respaces_and_the_harness_takes_either_name():
+    import ast
+
+    from codegen_lib.real_corpora import restyle_gfg, restyle_rows
+    from codegen_lib.sandbox import run_program
+
+    harness = (
+        "# licence\nimport math\ndef f_gold ( x ) :\n    y = math.floor ( x ) + 1 ;\n    return y  # next\n\n\n"
+        "#TOFILL\n\nif __name__ == '__main__':\n    param = [\n    (1.5,),\n    (2.0,)\n        ]\n"
+        "    n_success = 0\n    for i, parameters_set in enumerate(param):\n"
+        "        if f_filled(*parameters_set) == f_gold(*parameters_set):\n            n_success+=1\n"
+    )
+    code, tests = gfg_parts(harness)
+    row = {"prompt": "add 1 to a given number", "code": code, "tests": tests, "source": "gfg", "id": "gfg-X",
+           "entry_point": "f_gold"}
+    new = restyle_gfg(row)
+    assert new["code"] == "import math\ndef add_1_number(x):\n    y = math.floor(x) + 1\n    return y  # next\n"
+    assert new["entry_point"] == "add_1_number"
+    assert ast.dump(ast.parse(new["code"].replace("add_1_number", "f_gold"))) == ast.dump(ast.parse(code))
+    assert run_program(new["code"], new["tests"]).status == "pass"
+    assert run_program(code, new["tests"]).status == "pass"  # a candidate that still says f_gold
+    assert run_program("def add_1_number(x):\n    return 0\n", new["tests"]).status == "fail"
+    other = {"prompt": "p", "code": "def f_gold ( x ) :\n    return x\n", "source": "mbpp", "id": "m"}
+    rows, counts = restyle_rows([row, other])
+    assert rows[1] is other and rows[0] == new
+    assert counts == {"gfg_rows": 1, "renamed": 1, "respaced": 1, "parse_before": 1, "parse_after": 1}
+
+
+def test_restyle_on_every_real_gfg_row():
+    import ast
+    import re
+
+    from codegen_lib.data import MalformedRowReport
+    from codegen_lib.real_corpora import gfg_rows, restyle_rows
+
+    rows, _ = gfg_rows(_need("transcoder_gfg"), MalformedRowReport(corpus="gfg"), check=False)
+    flat = [r for split in rows.values() for r in split]
+    new, counts = restyle_rows(flat)
+    assert counts["gfg_rows"] == counts["parse_before"] == counts["parse_after"] == counts["renamed"] == len(flat)
+    assert counts["respaced"] > 0.9 * len(flat)
+    for old, r in zip(flat, new):
+        assert "f_gold" not in r["code"] and not re.search(r"\w \( |\s;$", r["code"], re.M), r["id"]
+        renamed_back = re.sub(rf"\b{r['entry_point']}\b", "f_gold", r["code"])
+        assert ast.dump(ast.parse(renamed_back)) == ast.dump(ast.parse(old["code"])), r["id"]
+
+
 def test_gfg_real_rows_dedup_and_broken_harnesses():
     dd, report = load_corpus("gfg", data_dir=_need("transcoder_gfg"), return_report=True)
     assert report.total == 702

@@ -30,7 +30,7 @@ def test_markers_become_indentation():
 def test_string_literals_are_rebuilt():
     toks = 'print ( " n ▁ = ▁ % d " % n , end = " ▁ " ) NEW_LINE if __name__ == " _ _ main _ _ " : NEW_LINE INDENT x = " " NEW_LINE DEDENT'
     code = detokenize(toks)
-    assert code == 'print("n = %d" % n, end = " ")\nif __name__ == "__main__":\n    x = ""\n'
+    assert code == 'print("n = %d" % n, end=" ")\nif __name__ == "__main__":\n    x = ""\n'
     assert SPACE not in code
     # the naive pass keeps the markers inside the literal: wrong content, even where it parses
     assert SPACE in naive_detokenize(toks)
@@ -88,7 +88,7 @@ def test_python2_print_is_ported_only_with_repair():
     toks = 'print " Yes " NEW_LINE print a , NEW_LINE print NEW_LINE print ( x ) NEW_LINE print A ; NEW_LINE'
     assert classify_failure(detokenize(toks)) == "python2_print"
     code = detokenize(toks, repair=True)
-    assert code == 'print("Yes")\nprint(a, end = " ")\nprint()\nprint(x)\nprint(A);\n'
+    assert code == 'print("Yes")\nprint(a, end=" ")\nprint()\nprint(x)\nprint(A);\n'
 
 
 @pytest.mark.parametrize(
@@ -241,6 +241,48 @@ def test_xlcost_tokenize_round_trip_on_real_programs(programs):
             assert ast.dump(ast.parse(detokenize(toks))) == tree, row.program_id
             exact += toks.split() == row.code_tokens.split()
     assert exact / total > 0.85  # the source's own token sequence is reproduced for most programs
+
+
+def test_respace_gives_normal_spacing_with_the_same_ast():
+    from codegen_lib.xlcost import respace
+
+    spaced = ("@ cache\ndef f_gold ( a , * rest , k = - 1 ) :\n    # count\n    m = 1 ;\n"
+              "    while ( a & m ) :\n        a = a ^ m  # flip\n\n    return a [ 1 : ] , print ( k , end = \" \" )\n")
+    out = respace(spaced)
+    assert out == ("@cache\ndef f_gold(a, *rest, k=-1):\n    # count\n    m = 1\n    while (a & m):\n"
+                   "        a = a ^ m  # flip\n\n    return a[1:], print(k, end=\" \")\n")
+    assert ast.dump(ast.parse(out)) == ast.dump(ast.parse(spaced))
+    assert respace("m = 1 ;", drop_semicolons=False) == "m = 1;\n"
+    assert respace("def f(:\n") == "def f(:\n"  # does not parse: unchanged
+
+
+def test_xlcost_tokenize_glues_digits_to_quotes_as_xlcost_does():
+    assert xlcost_tokenize('x = "000" + "-1"') == 'x = "000" + " - 1" NEW_LINE'
+    assert xlcost_tokenize("y = 'a b'") == "y = ' a \u2581 b ' NEW_LINE"
+
+
+def test_xlcost_bleu_scores_a_prediction_like_its_token_spaced_twin(programs):
+    """XLCoST-style BLEU re-tokenizes predictions, so the spacing a model writes cannot change the score;
+    the references are the original XLCoST tokens (``tokenized=True``) or their detokenized code."""
+    from codegen_lib.metrics import xlcost_bleu
+    from codegen_lib.xlcost import respace
+
+    rows = [r for r in programs["validation"] if r.code_tokens][:150]
+    refs_tok = [r.code_tokens for r in rows]
+    pretty = [detokenize(t) for t in refs_tok]
+    spaced = [detokenize(t, pretty=False) for t in refs_tok]  # "def f ( n ) :" with real lines
+    assert sum(p != s for p, s in zip(pretty, spaced)) > 100
+    assert [xlcost_tokenize(p) for p in pretty] == [xlcost_tokenize(s) for s in spaced]
+    assert xlcost_bleu(pretty, pretty) == xlcost_bleu(spaced, pretty) == pytest.approx(100.0)
+    shifted = pretty[1:] + pretty[:1]  # wrong predictions: a score well below 100, equal for both spellings
+    assert xlcost_bleu(shifted, pretty) == xlcost_bleu(spaced[1:] + spaced[:1], pretty) < 50
+    assert xlcost_bleu([respace(s, drop_semicolons=False) for s in spaced], pretty) == xlcost_bleu(spaced, pretty)
+    # dropping statement-ending ";" is not spacing: XLCoST counts ";" as a token
+    assert xlcost_bleu([respace(s) for s in spaced], pretty) < 100
+    # against the original tokens: the re-tokenized prediction is the original for most programs
+    hyp_tok = [xlcost_tokenize(s) for s in spaced]
+    assert sum(h.split() == t.split() for h, t in zip(hyp_tok, refs_tok)) / len(rows) > 0.9
+    assert xlcost_bleu(hyp_tok, refs_tok, tokenized=True) > 97
 
 
 # ---------------------------------------------------------------------------------------------------------------
