@@ -26,6 +26,7 @@ Command line: ``codegen export-onnx CHECKPOINT OUT`` (``shipped`` = the reposito
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -204,31 +205,27 @@ def export_onnx(checkpoint: str | os.PathLike | Transformer, out: str | os.PathL
         raise ValueError("the in-page view needs a CodeTokenizer (a Hugging Face tokenizer.json)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    was_training = model.training
-    model = model.float().eval()
+    model = copy.deepcopy(model).float().cpu().eval()  # the caller's model stays as it was
     cfg = model.config
     n, H, d_k = cfg.num_layers, cfg.num_heads, cfg.d_k
     names = _names(n)
-    try:
-        with torch.no_grad():
-            src = torch.tensor([[5, 6, 7, 8, tokenizer.eos_id]])  # (1, S)
-            enc = EncoderExport(model)
-            cross = enc(src)
-            _export(enc, (src,), out / ENCODER, ["src"], names["cross"],
-                    {"src": {0: "batch", 1: "src_len"}, **{c: {0: "batch", 2: "src_len"} for c in names["cross"]}})
-            tokens = torch.tensor([[tokenizer.bos_id]])  # (1, 1)
-            past = [torch.zeros(1, H, 2, d_k) for _ in range(2 * n)]  # a non-empty example; L is dynamic
-            dyn = {"tokens": {0: "batch"}, "src": {0: "batch", 1: "src_len"}, "scores": {0: "batch"},
-                   "cross_attention": {0: "batch", 3: "src_len"}}
-            dyn.update({c: {0: "batch", 2: "src_len"} for c in names["cross"]})
-            dyn.update({p: {0: "batch", 2: "past_len"} for p in names["past"]})
-            dyn.update({p: {0: "batch", 2: "present_len"} for p in names["present"]})
-            _export(DecoderStepExport(model), (tokens, src, *cross, *past), out / DECODER,
-                    ["tokens", "src", *names["cross"], *names["past"]],
-                    ["scores", "cross_attention", *names["present"]], dyn)
-    finally:
-        model.train(was_training)
-    params = set()  # the parameters, and their transposes (constant folding pre-transposes MatMul weights)
+    with torch.no_grad():
+        src = torch.tensor([[5, 6, 7, 8, tokenizer.eos_id]])  # (1, S)
+        enc = EncoderExport(model)
+        cross = enc(src)
+        _export(enc, (src,), out / ENCODER, ["src"], names["cross"],
+                {"src": {0: "batch", 1: "src_len"}, **{c: {0: "batch", 2: "src_len"} for c in names["cross"]}})
+        tokens = torch.tensor([[tokenizer.bos_id]])  # (1, 1)
+        past = [torch.zeros(1, H, 2, d_k) for _ in range(2 * n)]  # a non-empty example; L is dynamic
+        dyn = {"tokens": {0: "batch"}, "src": {0: "batch", 1: "src_len"}, "scores": {0: "batch"},
+               "cross_attention": {0: "batch", 3: "src_len"}}
+        dyn.update({c: {0: "batch", 2: "src_len"} for c in names["cross"]})
+        dyn.update({p: {0: "batch", 2: "past_len"} for p in names["past"]})
+        dyn.update({p: {0: "batch", 2: "present_len"} for p in names["present"]})
+        _export(DecoderStepExport(model), (tokens, src, *cross, *past), out / DECODER,
+                ["tokens", "src", *names["cross"], *names["past"]],
+                ["scores", "cross_attention", *names["present"]], dyn)
+    params = set()  # the parameters (and their transposes, should an exporter pre-transpose a weight)
     for p in model.parameters():
         a = p.detach().float().numpy()
         params |= {hashlib.sha256(np.ascontiguousarray(x).tobytes()).digest() for x in (a, a.T)}
