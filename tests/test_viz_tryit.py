@@ -136,8 +136,9 @@ def test_js_python_tokenizer_agrees_on_what_tokenizes():
 
 @needs_node
 def test_js_tokenizer_matches_python_on_the_shipped_tokenizer(tmp_path):
-    """@huggingface/tokenizers on the shipped tokenizer.json (special tokens dropped from its added
-    tokens, as the page does) gives the ids of codegen_lib's tokenizer; decoding gives the text back."""
+    """The page's tokenizer (@huggingface/tokenizers on the shipped tokenizer.json, with the page's
+    handling of special tokens and whole-word slot tokens) gives the ids of codegen_lib's tokenizer, and
+    decodes them to the same text."""
     mjs = tryit.assets_dir() / "tokenizers" / "tokenizers.min.mjs"
     if not mjs.is_file():
         pytest.skip("scripts/fetch_assets.sh has not been run")
@@ -147,16 +148,20 @@ def test_js_tokenizer_matches_python_on_the_shipped_tokenizer(tmp_path):
     tok = load_tokenizer(shipped_checkpoint() / "tokenizer")
     texts = [r["prompt"] for r in _corpus_pairs(600)] + [r["code"] for r in _corpus_pairs(300)] + EDGE_PROMPTS
     texts += ["literal <pad> and <eos> text", "  leading\n\n\ttabs\r\n", "var_0 str_1 num_2 myvar_0"]
+    texts += ["myvar_0", "my_var_0", "var_0x", "var_0_", "évar_0", "1var_0", "(var_0)", "var_0var_1", "var_01",
+              " var_7.", "str_8", "\u00b2var_0", "var_0\u0301", "xvar_0 var_1", "f(var_0, str_1) + num_2*num_3"]
+    texts += [py_slots.canonicalize_request(t)[0] for t in texts]  # what the page really encodes
     script = tmp_path / "tok.mjs"
+    tryit_js = REPO / "codegen_lib" / "viz" / "tryit.js"
     script.write_text(f"""
 import {{ Tokenizer }} from {json.dumps(mjs.as_uri())};
+import {{ createRequire }} from 'module';
 import fs from 'fs';
+const {{ cgMakeTokenizer }} = createRequire(import.meta.url)({json.dumps(str(tryit_js))});
 const tj = JSON.parse(fs.readFileSync({json.dumps(str(shipped_checkpoint() / "tokenizer" / "tokenizer.json"))}));
-tj.added_tokens = tj.added_tokens.filter(t => !t.special);
-const tok = new Tokenizer(tj, {{}});
+const tok = cgMakeTokenizer(Tokenizer, tj);  // the page's tokenizer
 const texts = JSON.parse(fs.readFileSync(0, 'utf8'));
-const out = texts.map(t => {{ const ids = tok.encode(t, {{add_special_tokens: false}}).ids;
-  return [ids, tok.decode(ids, {{skip_special_tokens: false, clean_up_tokenization_spaces: false}})]; }});
+const out = texts.map(t => {{ const ids = tok.encode(t).ids; return [ids, tok.decode(ids)]; }});
 process.stdout.write(JSON.stringify(out));
 """, encoding="utf-8")
     proc = subprocess.run([NODE, str(script)], input=json.dumps(texts), capture_output=True, text=True,

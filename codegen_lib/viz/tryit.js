@@ -86,10 +86,7 @@ function cgLoad(cfg, withModel) {
     var t0 = performance.now(), found = await cgFindBase(cfg), base = found.base, M = found.manifest;
     var tokMod = await import(base + 'tokenizers/tokenizers.min.mjs');
     var tj = await (await fetch(base + 'model/' + M.tokenizer)).json();
-    // Python encodes with encode_special_tokens=True: "<pad>" in a prompt is plain text, not the special
-    // token; so the page's tokenizer gets no special added tokens (slot names, not special, stay).
-    tj.added_tokens = tj.added_tokens.filter(function (t) { return !t.special; });
-    var tok = new tokMod.Tokenizer(tj, {});
+    var tok = cgMakeTokenizer(tokMod.Tokenizer, tj);
     var out = {base: base, M: M, tok: tok};
     if (withModel) {
       var ort = await import(base + 'ort/ort.wasm.min.mjs');
@@ -112,22 +109,65 @@ function cgLoad(cfg, withModel) {
   return cgTryItShared[key];
 }
 
+// codegen_lib's tokenizer in the page. Python encodes with encode_special_tokens=True: "<pad>" in a
+// prompt is plain text, never the special token; so the page's tokenizer gets no special added tokens.
+// Slot names (var_0 ...) are added tokens with single_word=True, which tokenizers.js does not honour
+// (it would find var_0 inside myvar_0): the page splits them out itself, with the Rust library's rule
+// (no word character, regex \w, on either side), and encodes the text between them on its own.
+function cgMakeTokenizer(Tokenizer, tj) {
+  var specials = {}, words = [];
+  tj.added_tokens.forEach(function (t) { if (t.special) specials[t.id] = true; else if (t.single_word) words.push(t); });
+  var dec = JSON.parse(JSON.stringify(tj)), enc = JSON.parse(JSON.stringify(tj));
+  dec.added_tokens = tj.added_tokens.filter(function (t) { return !t.special; });
+  enc.added_tokens = tj.added_tokens.filter(function (t) { return !t.special && !t.single_word; });
+  var decoder = new Tokenizer(dec, {}), encoder = new Tokenizer(enc, {});
+  var byContent = {};
+  words.forEach(function (t) { byContent[t.content] = t.id; });
+  var W = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]/u;
+  var find = words.length ? new RegExp(words.map(function (t) { return t.content; })
+    .sort(function (a, b) { return b.length - a.length; })
+    .map(function (c) { return c.replace(/[.*+?^${}()|[\]\\\/]/g, '\\$&'); }).join('|'), 'gu') : null;
+  function lastChar(s) { var a = Array.from(s); return a.length ? a[a.length - 1] : ''; }
+  function encode(text) {
+    var ids = [], last = 0;
+    function plain(t) { if (t) ids.push.apply(ids, encoder.encode(t, {add_special_tokens: false}).ids); }
+    if (find) {
+      find.lastIndex = 0;
+      var m;
+      while ((m = find.exec(text)) !== null) {
+        var before = lastChar(text.slice(0, m.index)), after = Array.from(text.slice(m.index + m[0].length))[0] || '';
+        if ((before && W.test(before)) || (after && W.test(after))) continue;  // not a whole word
+        plain(text.slice(last, m.index));
+        ids.push(byContent[m[0]]);
+        last = m.index + m[0].length;
+      }
+    }
+    plain(text.slice(last));
+    return {ids: ids};
+  }
+  return {
+    encode: function (text) { return encode(text); },
+    decode: function (ids) { return decoder.decode(ids, {skip_special_tokens: false, clean_up_tokenization_spaces: false}); },
+    specials: specials
+  };
+}
+
 function cgTokenText(tok, special, id) {  // what one id stands for (byte pieces may be partial characters)
   if (special.indexOf(id) >= 0) return ['<pad>', '<bos>', '<eos>', '<unk>'][id] || '<' + id + '>';
-  return tok.decode([id], {skip_special_tokens: false, clean_up_tokenization_spaces: false});
+  return tok.decode([id]);
 }
 
 function cgDecodeIds(tok, M, ids) {  // generate(): cut at <eos>, drop pads and special tokens, decode
   var k = ids.indexOf(M.eos_id);
   if (k >= 0) ids = ids.slice(0, k);
   ids = ids.filter(function (t) { return t !== M.pad_id && M.special_ids.indexOf(t) < 0; });
-  return tok.decode(ids, {skip_special_tokens: false, clean_up_tokenization_spaces: false});
+  return tok.decode(ids);
 }
 
 function cgSourceIds(L, prompt) {  // decode._encode_prompts: truncate to max_src_len - 1, then <eos>
   var M = L.M, text = prompt, slots = [];
   if (M.slots) { var c = cgSlots.canonicalize(prompt); text = c.text; slots = c.slots; }
-  var all = L.tok.encode(text, {add_special_tokens: false}).ids, ids = all.slice(0, M.max_src_len - 1);
+  var all = L.tok.encode(text).ids, ids = all.slice(0, M.max_src_len - 1);
   ids.push(M.eos_id);
   return {ids: ids, slots: slots, banned: M.slots ? cgSlotBans(L, ids) : [],
           truncated: all.length - (ids.length - 1)};
@@ -344,7 +384,7 @@ function cgTokenBox(root, cfg, $) {
   cgLoad(cfg, false).then(function (L) {
     function esc(t) { var d = document.createElement('span'); d.textContent = t; return d.innerHTML; }
     function update() {
-      var ids = L.tok.encode(box.value, {add_special_tokens: false}).ids;
+      var ids = L.tok.encode(box.value).ids;
       $('tokens').innerHTML = ids.map(function (id, i) {
         var t = cgTokenText(L.tok, L.M.special_ids, id).replace(/ /g, '·').replace(/\n/g, '↵\n')
           .replace(/\t/g, '→');
@@ -359,5 +399,5 @@ function cgTokenBox(root, cfg, $) {
 }
 
 if (typeof module !== 'undefined') {
-  module.exports = {cgBannedNgram: cgBannedNgram, cgProcessScores: cgProcessScores};
+  module.exports = {cgBannedNgram: cgBannedNgram, cgProcessScores: cgProcessScores, cgMakeTokenizer: cgMakeTokenizer};
 }
