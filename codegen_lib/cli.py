@@ -46,6 +46,7 @@ examples:
       --xlcost-dir ../shared/data/raw/xlcost --out artifacts          # the book's results table
   codegen reproduce --scale full --out runs/full                  # Table 5.1 from the hub (GPU)
   codegen results artifacts/a/results.json artifacts/b/results.json --out artifacts
+  codegen export-onnx shipped runs/onnx                           # the model for the book's Try it view
 
 codegen is .venv/bin/codegen after scripts/setup.sh (no need to activate .venv); python -m codegen_lib is the
 same program. --checkpoint defaults to "shipped": the trained model in the repository's artifacts/. A run directory
@@ -64,7 +65,8 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
         prog=prog,
         description="Train, run and evaluate the from-scratch seq2seq Transformer for Python code generation.",
         epilog=EPILOG, formatter_class=_Formatter)
-    sub = parser.add_subparsers(dest="command", metavar="{train,generate,evaluate,reproduce,results,data}")
+    sub = parser.add_subparsers(dest="command",
+                                metavar="{train,generate,evaluate,reproduce,results,data,export-onnx}")
     sub.required = True
 
     # ---- train
@@ -155,6 +157,19 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
     e.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy shared CPU)")
     _add_reproduce_parsers(sub)
+
+    # ---- export-onnx
+    x = sub.add_parser(
+        "export-onnx", formatter_class=_Formatter, epilog=EPILOG,
+        help="export a checkpoint to ONNX for the book's in-page Try it view",
+        description="Write encoder.onnx, decoder_step.onnx (one step with its KV cache), weights.bin (fp16), "
+                    "tokenizer.json and manifest.json into OUT (codegen_lib.onnx_export). Exit codes: 0 done, "
+                    "2 bad checkpoint or arguments.")
+    x.add_argument("checkpoint", metavar="CHECKPOINT",
+                   help=f"checkpoint or run directory; {SHIPPED!r} = the model the repository ships in artifacts/")
+    x.add_argument("out", metavar="OUT", help="output directory (created)")
+    x.add_argument("--int8", action="store_true",
+                   help="also write *.int8.onnx (dynamic int8 quantization, for comparison)")
     return parser
 
 
@@ -499,6 +514,20 @@ def cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_onnx(args: argparse.Namespace) -> int:
+    from codegen_lib.onnx_export import export_onnx, quantize_int8
+
+    if not Path(_checkpoint(args.checkpoint)).exists():
+        raise FileNotFoundError(f"no checkpoint at {args.checkpoint}")
+    manifest = export_onnx(_checkpoint(args.checkpoint), args.out)
+    sizes = dict(manifest["files_bytes"])
+    if args.int8:
+        sizes.update(quantize_int8(args.out))
+    for name, size in sizes.items():
+        print(f"{Path(args.out) / name}  {size / 1e6:.2f} MB")
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     """``codegen data fetch``: see codegen_lib.datafetch (exit codes 0 / 1 checksum / 2 usage / 3 network)."""
     from codegen_lib.datafetch import run_fetch
@@ -507,7 +536,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "reproduce": cmd_reproduce,
-            "results": cmd_results, "data": cmd_data}
+            "results": cmd_results, "data": cmd_data, "export-onnx": cmd_export_onnx}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -400,3 +400,71 @@ def test_no_table_cell_is_cut_short(built_book):
                 table = "".join(out.get("data", {}).get("text/html", ""))
                 cut = re.findall(r"<td[^>]*>([^<]{20,}\.\.\.)</td>", table)
                 assert not cut, f"{path.name}: a table cell is cut short: {cut[0][-60:]!r}"
+
+
+# ----------------------------------------------------------------------------- the in-page model (issue 19)
+TRYIT_PROMPTS = [
+    "Write a function `calc_affine(value)` that returns 7 times value plus 6.",
+    "Define is_odd(n) returning whether n is odd.",
+    "Implement `reverse_str` that reverses a string `s`.",
+    "Write a python function to find the maximum of two numbers.",
+    "Sort a list of numbers in descending order",
+    "read a file 'data.txt' and print its lines",
+    "Create a dictionary mapping each word in `words` to its length.",
+    "Write a function to count the vowels in a string, ignoring case.",
+    "convert a list of strings `l` to integers",
+    "Return the sum of the squares of 1, 2.5 and 3 -- with \"quotes\", tabs\tand ünïcode ✓",
+    "Check whether a number is prime.\nThen print the first 10 primes.",
+    "Write a function that " + "repeats the word again and again " * 25 + "until it is truncated.",  # > 128
+]
+NO_NETWORK = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+
+
+def _tryit_result(dom: str) -> dict:
+    """Status, code and ids of the Try it view in a dumped DOM."""
+    status = re.search(r'<span id="tryit-status"[^>]*>(.*?)</span>', dom, flags=re.S)
+    code = re.search(r'<pre id="tryit-code"[^>]*>(.*?)</pre>', dom, flags=re.S)
+    ids = re.search(r'class="cg-tryit"[^>]*data-ids="([^"]*)"', dom)
+    msg = re.search(r'data-role="msg"[^>]*>(.*?)</span>', dom, flags=re.S)
+    return {"status": status and status.group(1), "code": code and html.unescape(code.group(1)),
+            "ids": ids and json.loads(html.unescape(ids.group(1))), "msg": msg and html.unescape(msg.group(1))}
+
+
+@pytest.mark.slow
+def test_tryit_view_writes_pytorch_greedy_output_offline(built_book, tmp_path):
+    """Chapter 08's Try it view, in headless Chromium with the network off: for each ?prompt= the code it
+    shows is the shipped model's PyTorch greedy output, token for token."""
+    import warnings
+    from urllib.parse import quote
+
+    from codegen_lib.cli import shipped_checkpoint
+    from codegen_lib.decode import generate
+    from codegen_lib.onnx_export import torch_greedy_ids
+    from codegen_lib.train import load_checkpoint
+    from codegen_lib.viz.tryit import serve_assets
+
+    root = built_book / "html"
+    page = root / "book" / "08_decoding.html"
+    assert re.search(r"id=[\"']tryit-prompt", page.read_text(encoding="utf-8")), "no Try it view in ch. 08"
+    assert (root / "_static" / "tryit" / "model" / "weights.bin").is_file()
+    port = serve_assets(str(root))  # plain static files over http://127.0.0.1 (WASM needs http, not file:)
+    model, tok, _ = load_checkpoint(shipped_checkpoint())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the long prompt is truncated, with a warning
+        texts = generate(model, tok, TRYIT_PROMPTS)
+    for prompt, text in zip(TRYIT_PROMPTS, texts):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ids = torch_greedy_ids(model, tok, prompt)  # generate()'s source rules, slots included
+        url = f"http://127.0.0.1:{port}/book/08_decoding.html?prompt={quote(prompt)}"
+        proc = _run_chromium([NO_NETWORK, "--virtual-time-budget=120000", "--dump-dom", url], tmp_path)
+        got = _tryit_result(proc.stdout)
+        assert got["status"] == "done", (prompt, got, proc.stderr[-1500:])
+        assert got["ids"] == ids, prompt
+        assert got["code"] == text, prompt
+    beams = generate(model, tok, TRYIT_PROMPTS[:2], strategy="beam")  # and beam search, on two prompts
+    for prompt, text in zip(TRYIT_PROMPTS[:2], beams):
+        url = f"http://127.0.0.1:{port}/book/08_decoding.html?strategy=beam&prompt={quote(prompt)}"
+        proc = _run_chromium([NO_NETWORK, "--virtual-time-budget=120000", "--dump-dom", url], tmp_path)
+        got = _tryit_result(proc.stdout)
+        assert got["status"] == "done" and got["code"] == text, (prompt, got)
