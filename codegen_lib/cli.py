@@ -297,16 +297,12 @@ def _checkpoint(value: str) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from codegen_lib.checkpoint import CheckpointError, recover_checkpoint_dir
     from codegen_lib.config import ModelConfig
     from codegen_lib.data import load_corpus
+    from codegen_lib.io import atomic_write_json
     from codegen_lib.tokenizer import load_tokenizer, train_tokenizer
-    from codegen_lib.train import (
-        CheckpointError,
-        TrainConfig,
-        _atomic_write_text,
-        recover_checkpoint_dir,
-        train,
-    )
+    from codegen_lib.train import TrainConfig, train
 
     out = Path(args.out)
     last = out / "last"
@@ -356,7 +352,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                     path = out / name
                     shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
             # what --resume needs to rebuild the same data
-            _atomic_write_text(out / RUN_FILE, json.dumps({k: getattr(args, k) for k in DATA_ARGS}, indent=2))
+            atomic_write_json(out / RUN_FILE, {k: getattr(args, k) for k in DATA_ARGS})
     if _is_main_process():
         print(f"training {args.preset if not args.resume else 'resumed'} model on {args.dataset}: {len(train_ds)} train / "
               f"{len(val_ds)} validation rows, vocab {tokenizer.vocab_size}, out {out}", file=sys.stderr)
@@ -371,8 +367,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from codegen_lib.checkpoint import load_checkpoint
     from codegen_lib.decode import generate
-    from codegen_lib.train import load_checkpoint
 
     if args.strategy == "sample" and not args.temperature > 0:
         raise ValueError(f"--temperature must be > 0 for --strategy sample, got {args.temperature}; for "
@@ -391,9 +387,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from codegen_lib.checkpoint import load_checkpoint
     from codegen_lib.data import load_corpus
     from codegen_lib.evaluate import evaluate_model
-    from codegen_lib.train import load_checkpoint
 
     model, tokenizer, info = load_checkpoint(_checkpoint(args.checkpoint), map_location=_device(args.device))
     corpus = load_corpus(args.dataset, data_dir=args.data_dir, seed=args.seed)
@@ -409,8 +405,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         progress=not args.no_progress)
     body = {k: v for k, v in results.items() if k != "predictions"}
     if out is not None and out.suffix == ".json":  # --out results.json: just the JSON, at that path
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(body, indent=2, default=str) + "\n", encoding="utf-8")
+        from codegen_lib.io import atomic_write_json
+
+        atomic_write_json(out, body, default=str)
     print(json.dumps(body["metrics"], indent=2, default=str))
     return 0
 

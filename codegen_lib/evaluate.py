@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from codegen_lib import metrics
+from codegen_lib.io import atomic_write_json, atomic_write_text
 from codegen_lib.metrics import NOT_COMPUTED_HUB
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "write_results",
     "results_markdown",
     "machine_info",
+    "generate_batch",
 ]
 
 # The report's Table 5.1 (BLEU and CodeBERTScore of its three models).
@@ -151,8 +153,9 @@ def evaluate_predictions(
     }
 
 
-def _generate(model, tokenizer, prompts: list[str], decoding: dict, *, batch_size: int, desc: str,
-              progress: bool) -> list[str]:
+def generate_batch(model, tokenizer, prompts: list[str], decoding: dict, *, batch_size: int, desc: str,
+                   progress: bool) -> list[str]:
+    """``decode.generate`` over ``prompts`` in batches of ``batch_size`` (a progress bar named ``desc``)."""
     from tqdm.auto import tqdm
 
     from codegen_lib import decode  # looked up at call time (tests replace decode.generate)
@@ -219,7 +222,7 @@ def evaluate_model(
         raise ValueError("rows need 'prompt' and 'code' columns")
     if not prompts:
         raise ValueError("no rows to evaluate")
-    hyps = _generate(model, tokenizer, prompts, decoding, batch_size=batch_size, desc=f"decode {dataset}/{split}",
+    hyps = generate_batch(model, tokenizer, prompts, decoding, batch_size=batch_size, desc=f"decode {dataset}/{split}",
                      progress=progress)
 
     samples = None
@@ -229,7 +232,7 @@ def evaluate_model(
         base_seed = sample_settings.get("seed") or 0
         per_seed = []
         for j in range(n_samples):
-            per_seed.append(_generate(model, tokenizer, prompts, {**sample_settings, "seed": base_seed + j},
+            per_seed.append(generate_batch(model, tokenizer, prompts, {**sample_settings, "seed": base_seed + j},
                                       batch_size=batch_size, desc=f"sample {j + 1}/{n_samples}", progress=progress))
         samples = [list(col) for col in zip(*per_seed)]  # (tasks, n_samples)
 
@@ -238,7 +241,7 @@ def evaluate_model(
         from codegen_lib.humaneval import completion_from_generation, humaneval_pass_at_1, load_humaneval
 
         problems = load_humaneval()
-        gen = _generate(model, tokenizer, [p["prompt"] for p in problems], decoding, batch_size=batch_size,
+        gen = generate_batch(model, tokenizer, [p["prompt"] for p in problems], decoding, batch_size=batch_size,
                         desc="decode HumanEval", progress=progress)
         he_result = humaneval_pass_at_1(
             [completion_from_generation(p, g) for p, g in zip(problems, gen)], timeout=sandbox_timeout,
@@ -333,11 +336,9 @@ def write_results(results: dict, out_dir: str | os.PathLike) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     body = {k: v for k, v in results.items() if k != "predictions"}
     paths = {"json": out / "results.json", "markdown": out / "results.md"}
-    paths["json"].write_text(json.dumps(body, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    paths["markdown"].write_text(results_markdown(results), encoding="utf-8")
+    atomic_write_json(paths["json"], body)
+    atomic_write_text(paths["markdown"], results_markdown(results))
     if results.get("predictions"):
         paths["predictions"] = out / "predictions.jsonl"
-        with open(paths["predictions"], "w", encoding="utf-8") as f:
-            for row in results["predictions"]:
-                f.write(json.dumps(row) + "\n")
+        atomic_write_text(paths["predictions"], "".join(json.dumps(r) + "\n" for r in results["predictions"]))
     return paths

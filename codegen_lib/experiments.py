@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codegen_lib.evaluate import REPORT_TABLE_5_1, evaluate_model, evaluate_predictions, machine_info
+from codegen_lib.io import atomic_write_json, atomic_write_text
 from codegen_lib.metrics import NOT_COMPUTED_HUB
 
 __all__ = [
@@ -134,9 +135,9 @@ def checkpoint_labels(checkpoint: str | os.PathLike, *, label: str, training_dat
     Returns:
         ``{"label", "model_preset", "train_preset", "train_overrides", "training": {...}}``.
     """
-    from codegen_lib.train import _resolve
+    from codegen_lib.checkpoint import resolve_checkpoint
 
-    ckpt = _resolve(checkpoint)
+    ckpt = resolve_checkpoint(checkpoint)
     run_dir = ckpt.parent if ckpt.name in ("best", "last") else ckpt
     config = _read_json(ckpt / "config.json") or {}
     history = _read_json(run_dir / "history.json") or _read_json(ckpt / "history.json") or {}
@@ -351,8 +352,8 @@ def evaluate_offline_suite(
     Returns:
         the rows (also what :func:`write_results_table` takes).
     """
+    from codegen_lib.checkpoint import load_checkpoint
     from codegen_lib.data import load_corpus
-    from codegen_lib.train import load_checkpoint
 
     if n_samples < 1:
         raise ValueError(f"n_samples must be >= 1, got {n_samples}")
@@ -625,18 +626,16 @@ def write_results_table(rows: Sequence[dict], out_dir: str | os.PathLike, *,
         "report_table_5_1": [dict(r) for r in REPORT_TABLE_5_1],
         "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    paths["json"].write_text(json.dumps(body, indent=2, default=str) + "\n", encoding="utf-8")
-    paths["markdown"].write_text(results_table_markdown(rows) + goals_markdown(body["goals"])
-                                 + examples_markdown(examples), encoding="utf-8")
+    atomic_write_json(paths["json"], body, default=str)
+    atomic_write_text(paths["markdown"], results_table_markdown(rows) + goals_markdown(body["goals"])
+                      + examples_markdown(examples))
     if save_predictions:
         pred_dir = out / "predictions"
         for r in rows:
             if r.get("predictions"):
                 pred_dir.mkdir(exist_ok=True)
                 path = pred_dir / f"{r.get('label', 'model')}__{r['dataset']}__{r['split']}.jsonl"
-                with open(path, "w", encoding="utf-8") as f:
-                    for p in r["predictions"]:
-                        f.write(json.dumps(p) + "\n")
+                atomic_write_text(path, "".join(json.dumps(p) + "\n" for p in r["predictions"]))
                 paths[f"predictions:{path.stem}"] = path
     return paths
 
@@ -732,7 +731,7 @@ def _train_run(run: FullRun, corpus, *, data_dir, seed: int, max_steps, epochs, 
     train_cfg = TrainConfig.preset(run.preset, seed=seed, **overrides)
     run.out_dir.mkdir(parents=True, exist_ok=True)
     run_info = {"dataset": run.dataset, "data_dir": data_dir, "max_rows": max_rows}
-    (run.out_dir / "run.json").write_text(json.dumps(run_info, indent=2, default=str), encoding="utf-8")
+    atomic_write_json(run.out_dir / "run.json", run_info, default=str)
     train(model_cfg, train_cfg, tokenizer, train_ds, val_ds, run.out_dir)
 
 
@@ -780,9 +779,9 @@ def reproduce_full(
         HubUnavailableError: a dataset needs the hub and it is unreachable (checked before any training).
     """
     from codegen_lib import metrics
+    from codegen_lib.checkpoint import load_checkpoint
     from codegen_lib.data import load_corpus
     from codegen_lib.hub import ensure_hub_reachable
-    from codegen_lib.train import load_checkpoint
 
     data_dirs = dict(data_dirs or {})
     unknown = set(data_dirs) - {"xlcost", "alpaca"}

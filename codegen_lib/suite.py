@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 
 from codegen_lib import metrics
+from codegen_lib.io import atomic_write_json
 
 __all__ = ["SETS", "PROBE", "evaluate_suite", "heldout_corpus", "results_rows", "side_by_side"]
 
@@ -53,7 +54,7 @@ PROBE: dict[str, tuple[str, str, int]] = {
 
 def _generate(model, tokenizer, prompts: list[str], batch_size: int = 32, **decoding) -> list[str]:
     """``codegen_lib.evaluate``'s batched decoding, without a progress bar."""
-    from codegen_lib.evaluate import _generate as batched
+    from codegen_lib.evaluate import generate_batch as batched
 
     return batched(model, tokenizer, prompts, decoding, batch_size=batch_size, desc="", progress=False)
 
@@ -235,7 +236,7 @@ def main(argv=None) -> int:
     p.add_argument("--n-samples", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
-    from codegen_lib.train import load_checkpoint
+    from codegen_lib.checkpoint import load_checkpoint
 
     torch.set_num_threads(args.threads)
     model, tokenizer, info = load_checkpoint(args.checkpoint)
@@ -243,8 +244,7 @@ def main(argv=None) -> int:
     table = {**SETS, **PROBE}
     res = evaluate_suite(model, tokenizer, corpus, {s: table[s] for s in args.sets}, limit=args.limit,
                          n_samples=args.n_samples)
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump({"checkpoint": str(args.checkpoint), "results": res}, f, indent=1)
+    atomic_write_json(args.out, {"checkpoint": str(args.checkpoint), "results": res}, indent=1)
     for name, r in res.items():
         print(name, r["rows"], json.dumps(r["metrics"]), f"{r['seconds']}s", file=sys.stderr)
     return 0

@@ -25,8 +25,8 @@ def probe(run_dir: Path, rows: int, threads: int, checkpoint: Path | None = None
     import torch
     from datasets import load_from_disk
 
+    from codegen_lib.checkpoint import load_checkpoint
     from codegen_lib.suite import PROBE, evaluate_suite
-    from codegen_lib.train import load_checkpoint
 
     torch.set_num_threads(threads)
     corpus = load_from_disk(str(ROOT / "runs" / "data" / "mix"))
@@ -42,7 +42,7 @@ def val_loss(checkpoint: Path, threads: int = 2, batch_size: int = 32) -> float:
     from datasets import load_from_disk
 
     from codegen_lib.batching import Seq2SeqCollator
-    from codegen_lib.train import load_checkpoint
+    from codegen_lib.checkpoint import load_checkpoint
 
     torch.set_num_threads(threads)
     val = load_from_disk(str(ROOT / "runs" / "data" / "mix"))["validation"]

@@ -119,9 +119,8 @@ def main(argv: list[str] | None = None) -> int:
           f"vocab {tokenizer.vocab_size}, {args.max_steps} steps -> {out}", file=sys.stderr)
     train_rows = corpus["train"]
     if args.task == "denoise":
+        from codegen_lib.corpora.mix import denoising_rows
         from datasets import Dataset
-
-        from codegen_lib.mix import denoising_rows
 
         code_rows = [r for r in train_rows if r["source"] == "code"]
         seen, unique = set(), []
@@ -132,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         train_rows = Dataset.from_list(denoising_rows(unique, seed=args.seed))
     model = None
     if args.init_from and not resume:
-        from codegen_lib.train import load_checkpoint
+        from codegen_lib.checkpoint import load_checkpoint
 
         model, init_tok, _ = load_checkpoint(args.init_from)
         if init_tok.vocab_size != tokenizer.vocab_size or model.config.to_dict() != model_cfg.to_dict():

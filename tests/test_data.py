@@ -2,30 +2,28 @@
 
 import ast
 import json
-import sys
 import time
-import types
 
 import pytest
 from datasets import Dataset, DatasetDict
 
+from codegen_lib.corpora import stdlib as stdlib_module
+from codegen_lib.corpora import tasks as tasks_module
+from codegen_lib.corpora.alpaca import REPORT_ALPACA, AlpacaSelection, select_alpaca
+from codegen_lib.corpora.xlcost_tokens import detokenize
 from codegen_lib.data import (
     COLUMNS,
     CORPORA,
-    REPORT_ALPACA,
-    AlpacaSelection,
     examples,
     length_summary,
     lengths,
     load_corpus,
     report_standardize,
-    select_alpaca,
     split_sizes,
     standardize_code,
     truncation_counts,
 )
 from codegen_lib.hub import HubUnavailableError
-from codegen_lib.xlcost import detokenize
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -104,7 +102,7 @@ def test_xlcost_train_without_code_is_a_clear_error(xlcost_dir):
 def test_xlcost_bad_splits(xlcost_dir):
     with pytest.raises(ValueError, match="subset"):
         load_corpus("xlcost", data_dir=xlcost_dir, splits=("dev",))
-    with pytest.raises(ValueError, match="only for 'xlcost'"):
+    with pytest.raises(ValueError, match="splits= is not an option of the 'alpaca' corpus"):
         load_corpus("alpaca", splits=("test",))
 
 
@@ -305,14 +303,10 @@ def _fake_corpus(seed, extra_bad=False):
 
 def test_tasks_and_stdlib_dispatch(monkeypatch):
     calls = []
-    tasks = types.ModuleType("codegen_lib.tasks")
-    tasks.build_task_corpus = lambda seed=0: calls.append(("tasks", seed)) or _fake_corpus(seed)
-    stdlib = types.ModuleType("codegen_lib.stdlib_corpus")
-    stdlib.build_stdlib_corpus = lambda seed=0: (
-        calls.append(("stdlib", seed)) or _fake_corpus(seed, extra_bad=True)
-    )
-    monkeypatch.setitem(sys.modules, "codegen_lib.tasks", tasks)
-    monkeypatch.setitem(sys.modules, "codegen_lib.stdlib_corpus", stdlib)
+    monkeypatch.setattr(tasks_module, "build_task_corpus",
+                        lambda seed=0: calls.append(("tasks", seed)) or _fake_corpus(seed))
+    monkeypatch.setattr(stdlib_module, "build_stdlib_corpus",
+                        lambda seed=0: calls.append(("stdlib", seed)) or _fake_corpus(seed, extra_bad=True))
     dd = load_corpus("tasks", seed=3)
     assert calls == [("tasks", 3)] and list(dd["train"]["id"]) == ["3-a", "3-b"]
     dd, report = load_corpus("stdlib", return_report=True)

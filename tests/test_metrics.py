@@ -79,7 +79,7 @@ def test_smoothed_bleu_clips_repeated_ngrams_and_handles_empty():
 
 
 def test_xlcost_bleu_uses_xlcost_token_format():
-    from codegen_lib.xlcost import xlcost_tokenize
+    from codegen_lib.corpora.xlcost_tokens import xlcost_tokenize
 
     code = "def f(x):\n    return x\n"
     toks = xlcost_tokenize(code).split()

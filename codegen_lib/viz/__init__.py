@@ -21,17 +21,17 @@ one ``(B, H, T_q, T_k)`` tensor per layer.
 from codegen_lib.viz._common import (
     ATTENTION_KINDS,
     SPECIAL_TOKENS,
-    _in_notebook,
-    _new_figure,
     figure_to_png,
+    in_notebook,
+    new_figure,
     pretty_token,
     show,
 )
 from codegen_lib.viz.architecture import architecture_labels, plot_architecture
 from codegen_lib.viz.attention import (
-    _normalise_attentions,
     attention_grid,
     explain_pairs,
+    normalise_attentions,
     plot_attention,
     plot_heads,
     plot_mask,
@@ -64,5 +64,5 @@ __all__ = [
     "plot_attention", "plot_heads", "plot_history", "plot_length_distributions", "plot_mask",
     "plot_pe_similarity", "plot_positional_encoding", "positional_encoding_widget", "pretty_token",
     "select_attention", "show", "token_html", "token_table", "tokenizer_widget", "top_attended",
-    "_in_notebook", "_new_figure", "_normalise_attentions",
+    "in_notebook", "new_figure", "normalise_attentions",
 ]

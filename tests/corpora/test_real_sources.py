@@ -6,27 +6,18 @@ Tests on real data skip with a reason when ../shared/data is absent; in CI it is
 import json
 
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, require_shared
 
+from codegen_lib.corpora.gfg import gfg_parts, gfg_title, normalize_title
+from codegen_lib.corpora.mbpp import mbpp_entry_point, mbpp_prompt, mbpp_split
 from codegen_lib.data import CORPORA, load_corpus
 from codegen_lib.hub import HUB_URL_ENV, HubError, HubLoadError, HubUnavailableError, hub_data_url
-from codegen_lib.real_corpora import (
-    gfg_parts,
-    gfg_title,
-    mbpp_entry_point,
-    mbpp_prompt,
-    mbpp_split,
-    normalize_title,
-)
 
 RAW = SHARED_DATA / "raw"
 
 
 def _need(sub: str):
-    path = RAW / sub
-    if not path.is_dir():
-        pytest.skip(f"real data not found at {path} (../shared/data is absent)")
-    return path
+    return require_shared(RAW / sub)
 
 
 def test_new_names_are_listed():
@@ -78,8 +69,8 @@ def test_mbpp_malformed_rows_are_counted(tmp_path):
     (tmp_path / "mbpp.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     with pytest.raises(ValueError, match="empty"):  # only train has rows; the other splits are empty
         load_corpus("mbpp", data_dir=tmp_path)
-    from codegen_lib.data import MalformedRowReport
-    from codegen_lib.real_corpora import mbpp_rows
+    from codegen_lib.corpora.mbpp import mbpp_rows
+    from codegen_lib.corpora.rows import MalformedRowReport
 
     report = MalformedRowReport("mbpp")
     out = mbpp_rows(rows, report)
@@ -149,7 +140,7 @@ def test_gfg_real_rows_dedup_and_broken_harnesses():
     dropped_titles = report.notes["dropped_xlcost_test_title"]
     assert report.reasons["title equals an XLCoST test title"] == dropped_titles > 0
     assert sum(len(v) for v in dd.values()) == 702 - 3 - dropped_titles
-    from codegen_lib.data import xlcost_titles
+    from codegen_lib.corpora.gfg import xlcost_titles
 
     titles = xlcost_titles(_need("xlcost"))
     held = [normalize_title(t) for s in ("validation", "test") for t in dd[s]["prompt"]]
@@ -239,7 +230,7 @@ def test_fake_hub_mbpp_parquet(tmp_path, monkeypatch):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from codegen_lib.real_corpora import MBPP_HUB
+    from codegen_lib.corpora.mbpp import MBPP_HUB
 
     base = tmp_path / "hub" / MBPP_HUB["repo"]
     for split, path in MBPP_HUB["files"].items():

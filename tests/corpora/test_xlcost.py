@@ -6,17 +6,8 @@ from collections import defaultdict
 
 import pytest
 
-from codegen_lib.xlcost import (
-    FAILURE_CAUSES,
-    SPACE,
-    classify_failure,
-    detokenize,
-    find_root,
-    naive_detokenize,
-    parse_report,
-    read_split,
-    xlcost_tokenize,
-)
+from codegen_lib.corpora.xlcost import FAILURE_CAUSES, classify_failure, find_root, parse_report, read_split
+from codegen_lib.corpora.xlcost_tokens import SPACE, detokenize, naive_detokenize, xlcost_tokenize
 
 
 # ---------------------------------------------------------------------------------------------------------------

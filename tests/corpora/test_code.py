@@ -4,7 +4,7 @@ from email.message import Message
 
 import pytest
 
-from codegen_lib import code_corpus as cc
+from codegen_lib.corpora import code as cc
 
 
 def _meta(**fields):
