@@ -51,7 +51,15 @@ codegen is .venv/bin/codegen after scripts/setup.sh (no need to activate .venv);
 same program. --checkpoint defaults to "shipped": the trained model in the repository's artifacts/. A run directory
 holds best/ (lowest validation loss; what generate/evaluate load), last/ (for --resume) and history.json (step
 and epoch losses, learning rate, tokens/s, device).
+
+exit status: 0 done; 2 bad input, or data or a checkpoint that cannot be loaded (one "error:" line on
+stderr saying what to do, e.g. --data-dir for a corpus when the hub is unreachable); 130 interrupted
+(Ctrl-C). Notes (a prompt cut to the model's source length, --resume using the run's options) go to stderr.
 """
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+SAMPLING_DEFAULTS = {"temperature": 1.0, "top_k": 0, "top_p": 1.0}  # generate's sampling-only options
+BEAM_DEFAULTS = {"beam_size": 4, "length_penalty": 1.0}  # generate's beam-only options
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -81,11 +89,15 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
     t.add_argument("--dataset", default="tasks",
                    help="corpus name for codegen_lib.data.load_corpus: tasks (generated, offline), xlcost, "
                         "alpaca, merged, stdlib")
-    t.add_argument("--data-dir", default=None, help="local files for xlcost/alpaca; unset = the hub")
+    t.add_argument("--data-dir", default=None,
+                   help="a local copy of the corpus (its release folder or file, e.g. ../shared/data/raw/mbpp); "
+                        "unset = the hub")
     t.add_argument("--out", default="runs/default", help="run directory")
     t.add_argument("--resume", action="store_true",
                    help="continue exactly from OUT/last (its saved configs and tokenizer are used)")
-    t.add_argument("--overwrite", action="store_true", help="delete a previous run in OUT and start afresh")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace a previous run in OUT; it stays there, whole, until the new run's first "
+                        "checkpoint is written (an interrupted start leaves the old run as it was)")
     t.add_argument("--epochs", type=int, default=None, help="override the preset's number of epochs")
     t.add_argument("--max-steps", type=int, default=None, help="override the preset's step limit")
     t.add_argument("--batch-size", type=int, default=None, help="override the preset's batch size")
@@ -114,12 +126,17 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
     g.add_argument("--checkpoint", default=SHIPPED,
                    help=f"checkpoint or run directory; {SHIPPED!r} = the model the repository ships in artifacts/")
     g.add_argument("--strategy", choices=("greedy", "beam", "sample"), default="greedy", help="decoding strategy")
-    g.add_argument("--beam-size", type=int, default=4, help="beams (strategy beam)")
-    g.add_argument("--length-penalty", type=float, default=1.0, help="beam score / length**penalty")
-    g.add_argument("--temperature", type=float, default=1.0,
-                   help="softmax temperature (strategy sample; > 0; for deterministic output use --strategy greedy)")
-    g.add_argument("--top-k", type=int, default=0, help="sample from the k most likely tokens (0 = all)")
-    g.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1.0 = off)")
+    g.add_argument("--beam-size", type=int, default=BEAM_DEFAULTS["beam_size"],
+                   help="beams (--strategy beam only; an error with another strategy)")
+    g.add_argument("--length-penalty", type=float, default=BEAM_DEFAULTS["length_penalty"],
+                   help="beam score / length**penalty (--strategy beam only)")
+    g.add_argument("--temperature", type=float, default=SAMPLING_DEFAULTS["temperature"],
+                   help="softmax temperature (--strategy sample only, an error with greedy or beam; > 0; "
+                        "for deterministic output use --strategy greedy)")
+    g.add_argument("--top-k", type=int, default=SAMPLING_DEFAULTS["top_k"],
+                   help="sample from the k most likely tokens (0 = all; --strategy sample only)")
+    g.add_argument("--top-p", type=float, default=SAMPLING_DEFAULTS["top_p"],
+                   help="nucleus sampling mass (1.0 = off; --strategy sample only)")
     g.add_argument("--no-repeat-ngram", type=int, default=0,
                    help="forbid repeating any n-gram of this size (0 = off); guards against loops")
     g.add_argument("--max-new-tokens", type=int, default=None,
@@ -138,7 +155,8 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
     e.add_argument("--checkpoint", default=SHIPPED,
                    help=f"checkpoint or run directory; {SHIPPED!r} = the model the repository ships in artifacts/")
     e.add_argument("--dataset", default="tasks", help="corpus name (see train --dataset)")
-    e.add_argument("--data-dir", default=None, help="local files for xlcost/alpaca; unset = the hub")
+    e.add_argument("--data-dir", default=None,
+                   help="a local copy of the corpus (see train --data-dir); unset = the hub")
     e.add_argument("--split", default="test", help="split to score (tasks: validation, test, test_unseen)")
     e.add_argument("--out", default=None,
                    help="a directory (results.json, results.md, predictions.jsonl) or a .json file path")
@@ -296,6 +314,32 @@ def _checkpoint(value: str) -> str:
     return value
 
 
+class ReplaceOldRun:
+    """``train --overwrite``: the previous run stays in OUT until the new run's first checkpoint is written.
+
+    The new run's checkpoints replace ``best/`` and ``last/`` one atomic swap at a time
+    (:func:`codegen_lib.checkpoint.swap_in`). After the first one, whatever is left of the old run (its
+    ``best/`` or ``last/`` not yet replaced) is deleted and the new ``run.json`` is written, so a crash
+    or Ctrl-C before that point leaves the old run as it was, and one after it leaves the new run.
+    """
+
+    def __init__(self, out: Path, run_args: dict):
+        self.out, self.run_args = out, run_args
+        self.old = {name: (out / name).stat().st_ino for name in ("best", "last") if (out / name).is_dir()}
+
+    def on_checkpoint(self, state: dict) -> None:
+        if not self.old:
+            return
+        from codegen_lib.io import atomic_write_json
+
+        for name, inode in self.old.items():
+            path = self.out / name
+            if path.is_dir() and path.stat().st_ino == inode:
+                shutil.rmtree(path)
+        self.old = {}
+        atomic_write_json(self.out / RUN_FILE, self.run_args)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from codegen_lib.checkpoint import CheckpointError, recover_checkpoint_dir
     from codegen_lib.config import ModelConfig
@@ -346,17 +390,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         tokenizer = train_tokenizer(texts, vocab_size=vocab_size)
         model_cfg = ModelConfig.preset(args.preset, src_vocab_size=tokenizer.vocab_size,
                                        tgt_vocab_size=tokenizer.vocab_size)
-        if _is_main_process():
-            if args.overwrite:
-                for name in ("best", "last", "history.json"):
-                    path = out / name
-                    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
-            # what --resume needs to rebuild the same data
-            atomic_write_json(out / RUN_FILE, {k: getattr(args, k) for k in DATA_ARGS})
+        replace = ReplaceOldRun(out, {k: getattr(args, k) for k in DATA_ARGS})
+        if _is_main_process() and not replace.old:
+            atomic_write_json(out / RUN_FILE, replace.run_args)  # what --resume needs to rebuild the data
     if _is_main_process():
         print(f"training {args.preset if not args.resume else 'resumed'} model on {args.dataset}: {len(train_ds)} train / "
               f"{len(val_ds)} validation rows, vocab {tokenizer.vocab_size}, out {out}", file=sys.stderr)
-    history = train(model_cfg, train_cfg, tokenizer, train_ds, val_ds, out, resume=args.resume)
+    callbacks = [replace] if not args.resume and replace.old else []
+    history = train(model_cfg, train_cfg, tokenizer, train_ds, val_ds, out, callbacks=callbacks, resume=args.resume)
     best = history.get("best_val_loss")
     if _is_main_process():
         print(json.dumps({"out": str(out), "steps": history["steps"][-1]["step"] if history["steps"] else 0,
@@ -366,19 +407,56 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
-    from codegen_lib.checkpoint import load_checkpoint
-    from codegen_lib.decode import generate
-
+def _check_decoding_options(args: argparse.Namespace) -> None:
+    """Sampling options need ``--strategy sample`` and beam options ``--strategy beam``: an option the chosen
+    strategy would silently ignore is an error that says which strategy it belongs to."""
+    for strategy, defaults in (("sample", SAMPLING_DEFAULTS), ("beam", BEAM_DEFAULTS)):
+        given = [f"--{k.replace('_', '-')}" for k, v in defaults.items() if getattr(args, k) != v]
+        if given and args.strategy != strategy:
+            extra = (" (greedy is already the deterministic limit of temperature 0)"
+                     if "--temperature" in given and args.strategy == "greedy" else "")
+            raise ValueError(f"{' and '.join(given)} only apply to --strategy {strategy}, but the strategy is "
+                             f"{args.strategy}: add --strategy {strategy}, or drop {' and '.join(given)}{extra}")
     if args.strategy == "sample" and not args.temperature > 0:
         raise ValueError(f"--temperature must be > 0 for --strategy sample, got {args.temperature}; for "
                          "deterministic output (the limit of temperature 0) use --strategy greedy")
+
+
+def _check_prompts(prompts: list[str], tokenizer, max_src_len: int) -> None:
+    """Empty prompts are an error; a prompt longer than the model reads gets a one-line note on stderr.
+    Prompts are counted from 1, as a reader counts the command's arguments."""
+    for i, prompt in enumerate(prompts, start=1):
+        if not prompt.strip():
+            raise ValueError(f"prompt {i} is empty; describe the code you want, e.g. 'Write a function ...'")
+        n = len(tokenizer.encode(prompt))
+        if n > max_src_len - 1:
+            print(f"note: prompt {i} has {n:,} tokens; the model reads the first {max_src_len - 1} "
+                  f"(its source limit {max_src_len} includes <eos>), so the last {n - max_src_len + 1:,} "
+                  "are cut", file=sys.stderr)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    import warnings
+
+    from codegen_lib.checkpoint import load_checkpoint
+    from codegen_lib.decode import generate
+
+    _check_decoding_options(args)
     prompts = [sys.stdin.read() if p == "-" else p for p in args.prompts]
     model, tokenizer, _ = load_checkpoint(_checkpoint(args.checkpoint), map_location=_device(args.device))
-    max_new_tokens = model.config.max_tgt_len if args.max_new_tokens is None else args.max_new_tokens
-    codes = generate(model, tokenizer, prompts, strategy=args.strategy, max_new_tokens=max_new_tokens,
-                     beam_size=args.beam_size, length_penalty=args.length_penalty, temperature=args.temperature,
-                     top_k=args.top_k, top_p=args.top_p, no_repeat_ngram_size=args.no_repeat_ngram, seed=args.seed)
+    limit = model.config.max_tgt_len
+    max_new_tokens = limit if args.max_new_tokens is None else args.max_new_tokens
+    if max_new_tokens > limit:
+        print(f"note: --max-new-tokens {max_new_tokens} exceeds the model's target limit {limit}; "
+              f"generating at most {limit} tokens", file=sys.stderr)
+        max_new_tokens = limit
+    _check_prompts(prompts, tokenizer, model.config.max_src_len)
+    with warnings.catch_warnings():  # the notes above already said it, once, in the command's words
+        warnings.filterwarnings("ignore", message=r"prompt \d+ has \d+ tokens")
+        codes = generate(model, tokenizer, prompts, strategy=args.strategy, max_new_tokens=max_new_tokens,
+                         beam_size=args.beam_size, length_penalty=args.length_penalty,
+                         temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                         no_repeat_ngram_size=args.no_repeat_ngram, seed=args.seed)
     for i, code in enumerate(codes):
         if len(codes) > 1:
             print(f"# --- prompt {i + 1}: {prompts[i][:70]}")
@@ -431,7 +509,6 @@ def _pairs(items: list[str], what: str, *, default_key=None) -> dict[str, str]:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from codegen_lib import experiments
-    from codegen_lib.hub import HubUnavailableError
 
     progress = not args.no_progress
     if args.scale == "offline":
@@ -448,15 +525,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     else:
         out = Path(args.out or "runs/full")
         data_dirs = _pairs(args.data_dir, "--data-dir")
-        try:
-            rows = experiments.reproduce_full(
-                out, datasets=args.datasets, presets=args.presets, data_dirs=data_dirs, max_steps=args.max_steps,
-                epochs=args.epochs, limit=args.limit, max_rows=args.max_rows, vocab_size=args.vocab_size,
-                seed=args.seed, device=args.device, mixed_precision=args.mixed_precision,
-                codebert=not args.no_codebert, progress=progress, dry_run=args.dry_run)
-        except HubUnavailableError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        rows = experiments.reproduce_full(
+            out, datasets=args.datasets, presets=args.presets, data_dirs=data_dirs, max_steps=args.max_steps,
+            epochs=args.epochs, limit=args.limit, max_rows=args.max_rows, vocab_size=args.vocab_size,
+            seed=args.seed, device=args.device, mixed_precision=args.mixed_precision,
+            codebert=not args.no_codebert, progress=progress, dry_run=args.dry_run)
         if args.dry_run:
             return 0
     if args.save_predictions:
@@ -497,11 +570,33 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    from codegen_lib.hub import HubError
+
     try:
         return COMMANDS[args.command](args)
+    except HubError as e:
+        print(f"error: {hub_error_line(e, args)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except (ValueError, FileNotFoundError) as e:  # CheckpointError is a ValueError
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def hub_error_line(error: Exception, args: argparse.Namespace) -> str:
+    """A hub failure as one line in the command's own words: what could not be loaded, why, and the
+    command-line way around it (``--data-dir``; the offline corpora), not the Python one."""
+    text = " ".join(str(error).split())
+    cause = text.split(" Offline, use ")[0].rstrip(".")
+    if not hasattr(args, "data_dir"):
+        return f"{cause}; this command needs the hub, or a local copy of what it loads"
+    if args.command == "reproduce":
+        way = "--data-dir NAME=PATH (e.g. xlcost=../shared/data/raw/xlcost)"
+    else:
+        way = "--data-dir PATH (a local copy, e.g. ../shared/data/raw/mbpp for --dataset mbpp)"
+    return f"{cause}. Offline, pass {way}, or use --dataset tasks or stdlib, which need no network"
 
 
 if __name__ == "__main__":  # pragma: no cover

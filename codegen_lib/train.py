@@ -322,14 +322,16 @@ def train(model_cfg, train_cfg: TrainConfig, tokenizer, train_ds, val_ds, out_di
             be None (then there is no validation loss, no best checkpoint and no early stopping).
         out_dir: the run directory (``best/``, ``last/``, ``history.json``).
         callbacks: objects with any of ``on_step_end(state)``, ``on_epoch_end(state)``, ``on_train_end(state)``,
-            or plain callables (called at every step). ``state`` is a dict (step, epoch, loss, lr,
-            tokens_per_s, val_loss, history).
+            ``on_checkpoint(state)`` (after a checkpoint directory is written: directory, step), or plain
+            callables (called at every step). ``state`` is a dict (step, epoch, loss, lr, tokens_per_s,
+            val_loss, history).
         resume: continue exactly from ``out_dir/last`` (weights, optimizer, scheduler, RNG, data position).
         model: train this model instead of ``build_model(model_cfg)`` (its config must match).
         collate_fn: replaces ``Seq2SeqCollator(tokenizer, max_src_len, max_tgt_len)``.
     Returns the history dict (also saved as ``out_dir/history.json``).
     """
     run = _Run.start(model_cfg, train_cfg, tokenizer, train_ds, val_ds, Path(out_dir), resume, model, collate_fn)
+    run.callbacks = callbacks
     while not run.pos["finished"]:
         for batch in run.epoch_loader():  # this epoch's batches; a resumed run skips those it trained on
             loss, n_tokens, lr = train_step(run.model, batch, run.optimizer, run.scheduler, run.accelerator,
@@ -373,6 +375,8 @@ def train_step(model: torch.nn.Module, batch: dict[str, torch.Tensor], optimizer
 class _Run:
     """Everything one call of :func:`train` holds: the set-up, the position in the data, the history, and
     the helpers the loop calls (logging, evaluation, checkpoints). Built by :meth:`start`."""
+
+    callbacks: Sequence = ()  # set by train(); on_checkpoint events go to them
 
     # ------------------------------------------------------------------------------------ set-up
     @classmethod
@@ -582,6 +586,7 @@ class _Run:
                             training_state=training_state, history=self.history,
                             extra={"step": pos["global_step"], "epoch": pos["epoch"], "val_loss": val_loss})
             atomic_write_json(self.out_dir / "history.json", self.history, indent=1)
+            _callback(self.callbacks, "on_checkpoint", {"directory": directory, "step": pos["global_step"]})
         accelerator.wait_for_everyone()
 
     def finish(self, callbacks: Sequence) -> dict[str, Any]:
