@@ -481,7 +481,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         n_samples=args.num_samples, limit=args.limit, humaneval=args.humaneval, codebert=not args.no_codebert,
         checkpoint=info["path"], out_dir=out if out is not None and out.suffix != ".json" else None,
         progress=not args.no_progress)
-    body = {k: v for k, v in results.items() if k != "predictions"}
+    body = {k: v for k, v in results.items() if k not in ("predictions", "statuses")}
     if out is not None and out.suffix == ".json":  # --out results.json: just the JSON, at that path
         from codegen_lib.io import atomic_write_json
 

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from codegen_lib.evaluate import REPORT_TABLE_5_1, evaluate_model, evaluate_predictions, machine_info
+from codegen_lib.evaluate import REPORT_TABLE_5_1, evaluate_model, machine_info
 from codegen_lib.io import atomic_write_json, atomic_write_text
 from codegen_lib.metrics import NOT_COMPUTED_HUB
 
@@ -210,11 +210,6 @@ def _decoding_for(name: str, model) -> dict:
     return decoding
 
 
-def _truncated(tokenizer, model, prompts: Sequence[str]) -> int:
-    limit = model.config.max_src_len - 1  # decode's rule: room for <eos>
-    return sum(len(tokenizer.encode(p)) > limit for p in prompts)
-
-
 def _take(rows, limit: int | None):
     if limit is None:
         return rows
@@ -234,65 +229,17 @@ def _label_row(row: dict, labels: dict, *, date: str) -> dict:
 
 def _evaluate_split(model, tokenizer, rows, *, dataset: str, split: str, decoding: dict, n_samples: int,
                     codebert: bool, batch_size: int, workers: int | None, checkpoint: str,
-                    progress: bool) -> dict:
-    """One :func:`evaluate_model` call; with tests, pass@1 is greedy and pass@k comes from the samples."""
-    has_tests = "tests" in rows.column_names
+                    progress: bool, limit: int | None = None) -> dict:
+    """One row: :func:`evaluate_model` (so :func:`codegen_lib.evaluate.evaluate_set`); with tests, pass@1 is
+    the greedy program's and pass@5 comes from ``n_samples`` samples at temperature 0.8."""
+    has_tests = rows is not None and "tests" in rows.column_names
     with _quiet_truncation():
-        result = evaluate_model(
+        return evaluate_model(
             model, tokenizer, rows, dataset=dataset, split=split, decoding=decoding,
             n_samples=n_samples if has_tests else 1,
             sample_decoding={"temperature": SAMPLE_TEMPERATURE, "seed": SAMPLE_SEED}, ks=(1, 5),
-            codebert=codebert, batch_size=batch_size, workers=workers, checkpoint=checkpoint, progress=progress)
-    m = result["metrics"]
-    if has_tests and n_samples > 1:
-        # evaluate_model's pass@k all come from the samples; pass@1 of the table is the greedy program's
-        m["sampled_pass@1"] = m.pop("pass@1")
-        m["sampled_sandbox_statuses"] = m.pop("sandbox_statuses")
-        hyps = [p["hypothesis"] for p in result["predictions"]]
-        greedy = evaluate_predictions(hyps, [p["reference"] for p in result["predictions"]], dataset=dataset,
-                                      split=split, rows=rows, ks=(1,), codebert=False, workers=workers)
-        m["pass@1"] = greedy["metrics"]["pass@1"]
-        m["sandbox_statuses"] = greedy["metrics"]["sandbox_statuses"]
-    result["sizes"]["prompts_truncated"] = _truncated(tokenizer, model, [p["prompt"] for p in result["predictions"]])
-    return result
-
-
-def _evaluate_humaneval(model, tokenizer, *, limit: int | None, codebert: bool, batch_size: int,
-                        workers: int | None, checkpoint: str, progress: bool) -> dict:
-    """HumanEval as a results row: pass@1 of greedy programs in the sandbox; BLEU against the canonical
-    solution (prompt + body), so that the row fits the same table."""
-    import time
-
-    from codegen_lib import decode
-    from codegen_lib.humaneval import check_completions, completion_from_generation, load_humaneval
-
-    started = time.time()
-    problems = load_humaneval()
-    if limit is not None:
-        if limit < 1:
-            raise ValueError(f"humaneval_limit must be >= 1 or None, got {limit}")
-        problems = problems[:limit]
-    decoding = _decoding_for("humaneval", model)
-    prompts = [p["prompt"] for p in problems]
-    with _quiet_truncation():
-        generated = decode.generate(model, tokenizer, prompts, batch_size=batch_size, **decoding)
-    completions = [completion_from_generation(p, g) for p, g in zip(problems, generated)]
-    checked = check_completions(problems, completions, workers=workers, progress=progress)
-    statuses = [r.status for r in checked]
-    he = {"pass@1": sum(r.passed for r in checked) / len(problems), "passed": sum(r.passed for r in checked),
-          "total": len(problems)}
-    refs = [p["prompt"] + p["canonical_solution"] for p in problems]
-    result = evaluate_predictions(generated, refs, dataset="humaneval", split="test", codebert=codebert,
-                                  humaneval=he)
-    result["metrics"]["humaneval_passed"] = he["passed"]
-    result["metrics"]["humaneval_statuses"] = {s: statuses.count(s) for s in ("pass", "fail", "timeout", "error")}
-    result["sizes"]["prompts_truncated"] = _truncated(tokenizer, model, prompts)
-    result["decoding"] = decoding
-    result["checkpoint"] = checkpoint
-    result["machine"] = machine_info()
-    result["time"] = {"started": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(timespec="seconds"),
-                      "seconds": round(time.time() - started, 3)}
-    return result
+            codebert=codebert, batch_size=batch_size, workers=workers, checkpoint=checkpoint, progress=progress,
+            limit=limit)
 
 
 def evaluate_offline_suite(
@@ -402,7 +349,11 @@ def evaluate_offline_suite(
                                      decoding=_decoding_for("xlcost", model), n_samples=1, **common)
             rows.append(_label_row(result, labels, date=date))
         if humaneval:
-            result = _evaluate_humaneval(model, tokenizer, limit=humaneval_limit, **common)
+            if humaneval_limit is not None and humaneval_limit < 1:
+                raise ValueError(f"humaneval_limit must be >= 1 or None, got {humaneval_limit}")
+            result = _evaluate_split(model, tokenizer, None, dataset="humaneval", split="test",
+                                     decoding=_decoding_for("humaneval", model), n_samples=1,
+                                     limit=humaneval_limit, **common)
             rows.append(_label_row(result, labels, date=date))
     return rows
 
@@ -822,7 +773,6 @@ def reproduce_full(
         if run.dataset == "merged":  # merged's test split is XLCoST's: report the comparable BLEU too
             result["metrics"]["xlcost_bleu"] = metrics.xlcost_bleu([p["hypothesis"] for p in preds],
                                                                    [p["reference"] for p in preds])
-        result["sizes"]["prompts_truncated"] = _truncated(tokenizer, model, [p["prompt"] for p in preds])
         rows.append(_label_row(result, labels, date=date))
         write_results_table(rows, out_dir)
     return rows

@@ -119,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
           f"vocab {tokenizer.vocab_size}, {args.max_steps} steps -> {out}", file=sys.stderr)
     train_rows = corpus["train"]
     if args.task == "denoise":
-        from codegen_lib.corpora.mix import denoising_rows
         from datasets import Dataset
+
+        from codegen_lib.corpora.mix import denoising_rows
 
         code_rows = [r for r in train_rows if r["source"] == "code"]
         seen, unique = set(), []

@@ -29,6 +29,7 @@ def test_denoising_masks_spans_and_keeps_the_target():
     assert denoising_rows(rows, seed=0, mask_rate=0.3) == out
 
 
+@pytest.mark.slow  # ~60 s: the mix of every real source
 def test_real_mix(tmp_path, monkeypatch):
     require_shared(RAW / "mbpp")
     from codegen_lib.corpora.mix import build_mix

@@ -133,6 +133,7 @@ def test_gfg_parts_on_a_harness():
         gfg_parts("def f_gold(x):\n    return x\n")
 
 
+@pytest.mark.slow  # ~50 s: runs 702 harnesses in the sandbox
 def test_gfg_real_rows_dedup_and_broken_harnesses():
     dd, report = load_corpus("gfg", data_dir=_need("transcoder_gfg"), return_report=True)
     assert report.total == 702
