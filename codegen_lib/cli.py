@@ -177,7 +177,7 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
 
 
 def _add_reproduce_parsers(sub) -> None:
-    """``reproduce`` and ``results`` (codegen_lib.experiments)."""
+    """``reproduce`` (codegen_lib.reproduce) and ``results`` (codegen_lib.experiments)."""
     r = sub.add_parser(
         "reproduce", formatter_class=_Formatter, epilog=EPILOG,
         help="evaluate checkpoints into the results table, or run the full-scale Table 5.1 recipe",
@@ -508,7 +508,7 @@ def _pairs(items: list[str], what: str, *, default_key=None) -> dict[str, str]:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from codegen_lib import experiments
+    from codegen_lib import experiments, reproduce
 
     progress = not args.no_progress
     if args.scale == "offline":
@@ -516,7 +516,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             raise ValueError("--scale offline needs --runs [LABEL=]PATH ... (run directories or checkpoints)")
         runs = _pairs(args.runs, "--runs", default_key=lambda p: Path(p).resolve().name)
         out = Path(args.out or "artifacts")
-        rows = experiments.reproduce_offline(
+        rows = reproduce.reproduce_offline(
             runs, out, xlcost_dir=args.xlcost_dir, n_samples=args.num_samples, limit=args.limit,
             humaneval=not args.no_humaneval, humaneval_limit=args.humaneval_limit, threads=args.threads,
             progress=progress, codebert=not args.no_codebert, train_machine=args.train_machine,
@@ -525,7 +525,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     else:
         out = Path(args.out or "runs/full")
         data_dirs = _pairs(args.data_dir, "--data-dir")
-        rows = experiments.reproduce_full(
+        rows = reproduce.reproduce_full(
             out, datasets=args.datasets, presets=args.presets, data_dirs=data_dirs, max_steps=args.max_steps,
             epochs=args.epochs, limit=args.limit, max_rows=args.max_rows, vocab_size=args.vocab_size,
             seed=args.seed, device=args.device, mixed_precision=args.mixed_precision,

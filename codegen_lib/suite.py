@@ -17,12 +17,15 @@ lines are single statements cut out of their block). Generated code runs only in
 
     results = evaluate_suite(model, tokenizer, corpus)                   # everything
     results = evaluate_suite(model, tokenizer, corpus, sets=PROBE, limit=200, greedy_only=True)   # a probe
+
+This module is the table of which sets run, and how they are decoded; every set goes through
+:func:`codegen_lib.evaluate.evaluate_set`. From the command line: ``codegen reproduce --scale offline
+--real-data-dir ../shared/data/raw [--sets ...]``.
 """
 
 from __future__ import annotations
 
 from codegen_lib import metrics
-from codegen_lib.io import atomic_write_json
 
 __all__ = ["SETS", "PROBE", "evaluate_suite", "heldout_corpus", "results_rows", "side_by_side"]
 
@@ -157,38 +160,3 @@ def side_by_side(row: dict, n: int = 10, solved_first: int = 5) -> list[dict]:
     chosen = sorted(set(solved + picks))
     return [{**preds[i], "index": i, "status": statuses[i],
              "parses": metrics.is_valid_python(preds[i]["hypothesis"])} for i in chosen]
-
-
-def main(argv=None) -> int:
-    """``python -m codegen_lib.suite --checkpoint DIR --data-dir ../shared/data/raw --out FILE.json``."""
-    import argparse
-    import json
-    import sys
-
-    import torch
-
-    p = argparse.ArgumentParser(description="Score a checkpoint on every real benchmark (codegen_lib.suite).")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data-dir", required=True, help="folder of the release copies (../shared/data/raw)")
-    p.add_argument("--out", required=True, help="JSON file for the results (predictions included)")
-    p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS) + list(PROBE))
-    p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--n-samples", type=int, default=10)
-    p.add_argument("--threads", type=int, default=2)
-    args = p.parse_args(argv)
-    from codegen_lib.checkpoint import load_checkpoint
-
-    torch.set_num_threads(args.threads)
-    model, tokenizer, info = load_checkpoint(args.checkpoint)
-    corpus = heldout_corpus(args.data_dir, seed=(info.get("train_config") or {}).get("seed") or 0)
-    table = {**SETS, **PROBE}
-    res = evaluate_suite(model, tokenizer, corpus, {s: table[s] for s in args.sets}, limit=args.limit,
-                         n_samples=args.n_samples)
-    atomic_write_json(args.out, {"checkpoint": str(args.checkpoint), "results": res}, indent=1)
-    for name, r in res.items():
-        print(name, r["rows"], json.dumps(r["metrics"]), f"{r['seconds']}s", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
