@@ -22,6 +22,7 @@ Every module, in the order in which the book teaches it (chapter in the middle c
     train           07      the training loop, schedules, exact resume
     checkpoint      07      checkpoint directories: atomic save, safe load, recovery
     pretrained      07      the book's trained model: recipe, cache, shipped weights
+    recipe          07      training recipes on the mix corpus: the shipped model's run, the ablations
     decode          08      greedy, beam, sampling, KV cache
     metrics         09      BLEU, CodeBERTScore, syntax validity, exact match, pass@k
     sandbox         09      running untrusted generated code

@@ -40,6 +40,7 @@ examples:
   codegen train --out runs/tiny --resume                          # continue an interrupted run where it stopped
   codegen generate --checkpoint runs/tiny 'Write a function `double(x)` that returns 2 * x.'
   codegen train --preset improved --out runs/improved             # a real model (a GPU helps)
+  codegen train --recipe mix-improved --out runs/mix-improved     # the shipped model's run (real data)
   codegen train --preset seed --dataset xlcost --out runs/seed    # the report's model on XLCoST (hub, GPU)
   accelerate launch -m codegen_lib train --preset seed --out runs/seed   # several GPUs, same loop
   codegen reproduce --scale offline --runs seed=runs/seed improved=runs/improved \\
@@ -66,6 +67,15 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
     """Shows defaults and keeps the epilog's line breaks."""
 
 
+class _Given(argparse.Action):
+    """Stores the value and records that the option was given (``args.given``), so that a default can be
+    told apart from the same value typed on the command line."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = {*getattr(namespace, "given", set()), self.dest}
+
+
 def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser:
     """The argument parser (exposed so the book can print ``--help``); ``prog`` names the program in it."""
     parser = argparse.ArgumentParser(
@@ -81,12 +91,12 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
         help="train a model (BPE tokenizer + Transformer) and write a run directory",
         description="Train a byte-level BPE tokenizer on the training split's prompts and code, then the "
                     "Transformer with teacher forcing. Writes OUT/best, OUT/last and OUT/history.json.")
-    t.add_argument("--preset", choices=MODEL_PRESETS, default="tiny" if fast_mode() else "seed",
+    t.add_argument("--preset", choices=MODEL_PRESETS, default="tiny" if fast_mode() else "seed", action=_Given,
                    help="model preset (ModelConfig.preset): seed = the report's model, tiny = tests and the "
                         "fast mode (CODEGEN_FAST=1 makes tiny the default)")
     t.add_argument("--train-preset", choices=("seed", "tiny", "small", "improved"), default=None,
                    help="training recipe (TrainConfig.preset); default: the same name as --preset")
-    t.add_argument("--dataset", default="tasks",
+    t.add_argument("--dataset", default="tasks", action=_Given,
                    help="corpus name for codegen_lib.data.load_corpus: tasks (generated, offline), xlcost, "
                         "alpaca, merged, stdlib")
     t.add_argument("--data-dir", default=None,
@@ -117,6 +127,21 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
     t.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
     t.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy shared CPU)")
+    r = t.add_argument_group("--recipe (codegen_lib.recipe: the shipped model's run and the ablations)")
+    r.add_argument("--recipe", default=None, metavar="NAME|FILE",
+                   help="train a recipe on the mix corpus: mix-improved (the shipped model), mix (the ablations' "
+                        "base), or a recipe JSON file; OUT is resumed when OUT/last exists. --preset, "
+                        "--train-preset, --vocab-size, --max-steps, --seed, --data-dir and the train "
+                        "overrides (--lr, --batch-size...) change the recipe; --dataset, --max-rows, --resume "
+                        "and --overwrite do not apply")
+    r.add_argument("--set", action="append", default=[], metavar="SCOPE.FIELD=VALUE",
+                   help="with --recipe: override model.<field> or train.<field> (a JSON value); repeatable")
+    r.add_argument("--task", choices=("mix", "denoise"), default=None,
+                   help="with --recipe: denoise = span denoising of the code corpus's rows (a warm-up)")
+    r.add_argument("--init-from", default=None, help="with --recipe: start from this checkpoint's weights")
+    r.add_argument("--snapshot-every", type=int, default=None,
+                   help="with --recipe: keep every N-th step's weights in OUT/snapshots/ (checkpoint averaging)")
+    r.add_argument("--cache", default="runs/data", help="with --recipe: where the corpus and tokenizer are kept")
 
     # ---- generate
     g = sub.add_parser(
@@ -340,7 +365,54 @@ class ReplaceOldRun:
         atomic_write_json(self.out / RUN_FILE, self.run_args)
 
 
+RECIPE_TRAIN_ARGS = ("epochs", "batch_size", "lr", "warmup_steps", "patience", "save_every", "mixed_precision")
+
+
+def cmd_train_recipe(args: argparse.Namespace) -> int:
+    """``train --recipe``: :func:`codegen_lib.recipe.train_recipe` with the command line's overrides."""
+    from codegen_lib.recipe import load_recipe, parse_sets, train_recipe
+
+    wrong = [f"--{name.replace('_', '-')}" for name in ("dataset", "max_rows") if name in getattr(args, "given", ())
+             or (name == "max_rows" and args.max_rows is not None)]
+    wrong += [flag for flag, on in (("--resume", args.resume), ("--overwrite", args.overwrite)) if on]
+    if wrong:
+        raise ValueError(f"{' and '.join(wrong)} do not apply to --recipe (the recipe names its corpus, and a run "
+                         "whose OUT/last exists is resumed)")
+    recipe = load_recipe(args.recipe)
+    model_over, train_over = parse_sets(args.set)
+    recipe["model"] = {**recipe["model"], **model_over}
+    recipe["train"] = {**recipe["train"], **train_over,
+                       **{k: getattr(args, k) for k in RECIPE_TRAIN_ARGS if getattr(args, k) is not None}}
+    if args.device != "auto":
+        recipe["train"]["device"] = args.device
+    if args.no_progress:
+        recipe["train"]["progress"] = False
+    for key in ("train_preset", "vocab_size", "max_steps", "task", "init_from", "snapshot_every"):
+        if getattr(args, key) is not None:
+            recipe[key] = getattr(args, key)
+    if "preset" in getattr(args, "given", ()):
+        recipe["preset"] = args.preset
+    recipe["seed"] = args.seed
+    if args.data_dir is not None and not Path(args.data_dir).exists():
+        raise FileNotFoundError(f"--data-dir {args.data_dir} does not exist")
+    history = train_recipe(recipe, args.out, data_dir=args.data_dir, cache_dir=args.cache,
+                           argv=["codegen", "train", *getattr(args, "argv", [])])
+    steps = history["steps"]
+    tokens = sum(s["tokens"] for s in steps)
+    print(json.dumps({"out": str(args.out), "steps": steps[-1]["step"] if steps else 0, "tokens": tokens,
+                      "train_time_s": round(history["train_time_s"], 1),
+                      "tokens_per_s": round(tokens / max(history["train_time_s"], 1e-9)),
+                      "best_val_loss": history.get("best_val_loss")}))
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.recipe is not None:
+        return cmd_train_recipe(args)
+    recipe_only = [f"--{k.replace('_', '-')}" for k in ("task", "init_from", "snapshot_every") if getattr(args, k)]
+    recipe_only += ["--set"] if args.set else []
+    if recipe_only:
+        raise ValueError(f"{' and '.join(recipe_only)} only apply with --recipe")
     from codegen_lib.checkpoint import CheckpointError, recover_checkpoint_dir
     from codegen_lib.config import ModelConfig
     from codegen_lib.data import load_corpus
@@ -566,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m codegen_lib`` and the ``codegen`` console script; returns the exit code."""
     prog = "codegen" if Path(sys.argv[0]).stem == "codegen" else "python -m codegen_lib"
     args = build_parser(prog).parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)[1:]  # the subcommand's own arguments
     if getattr(args, "threads", None):
         import torch
 
