@@ -34,7 +34,8 @@ Every module, in the order in which the book teaches it (chapter in the middle c
     viz/            01-10   one module per kind of view: plots, widgets, kernel-free HTML
     io              -       atomic writes and the cache directory, used by every module that writes
     colab           -       the Colab set-up cell of every chapter
-    cli             -       ``python -m codegen_lib``: train, generate, evaluate, reproduce
+    cli             -       ``python -m codegen_lib``: the parser and main (train, generate, evaluate, ...)
+    commands        -       what each subcommand does; one ``error:`` line and exit 2 for bad input
 
 Importing the package is cheap and has no side effects; import the submodules you need.
 """

@@ -194,7 +194,7 @@ def test_help_names_the_program_as_invoked():
 
 
 def test_generate_uses_the_shipped_model_by_default(capsys):
-    from codegen_lib.cli import shipped_checkpoint
+    from codegen_lib.commands import shipped_checkpoint
     from codegen_lib.decode import generate
     from codegen_lib.pretrained import SHIPPED_MODEL, artifacts_dir
 
