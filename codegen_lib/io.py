@@ -24,6 +24,7 @@ __all__ = [
     "atomic_write_json",
     "fsync_file",
     "default_cache_dir",
+    "cached_json",
 ]
 
 
@@ -69,3 +70,29 @@ def default_cache_dir(*parts: str) -> Path:
     env = os.environ.get("CODEGEN_CACHE_DIR")
     root = Path(env).expanduser() if env else Path.home() / ".cache" / "codegen_lib"
     return root.joinpath(*parts)
+
+
+def cached_json(path: str | os.PathLike, build, *, keys: tuple[str, ...] = (), enabled: bool = True,
+                what: str = "cache") -> tuple[Any, bool]:
+    """``(value, from_cache)``: the JSON object at ``path`` when it is there, readable and has ``keys``;
+    otherwise ``build()``, written to ``path`` atomically. A cache that cannot be read or written is logged
+    (naming ``what``) and never fatal; ``enabled=False`` neither reads nor writes it."""
+    import logging
+
+    log = logging.getLogger(__name__)
+    path = Path(path)
+    if enabled and path.is_file():
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))
+            if all(k in value for k in keys):
+                return value, True
+            log.warning("ignoring %s %s: it lacks %s", what, path, [k for k in keys if k not in value])
+        except (OSError, ValueError, TypeError) as exc:
+            log.warning("ignoring unreadable %s %s: %s", what, path, exc)
+    value = build()
+    if enabled:
+        try:
+            atomic_write_json(path, value, indent=None)
+        except OSError as exc:
+            log.warning("could not write the %s %s: %s", what, path, exc)
+    return value, False

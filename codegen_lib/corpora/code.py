@@ -57,7 +57,7 @@ from codegen_lib.corpora.stdlib import (
     iter_stdlib_files,
     stdlib_dir,
 )
-from codegen_lib.io import atomic_write_text, default_cache_dir
+from codegen_lib.io import cached_json, default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -312,21 +312,15 @@ def _cached_pairs(min_lines: int, max_lines: int, cache: bool, cache_dir,
     pkgs, digest = environment_fingerprint()
     key = hashlib.sha256(f"{CACHE_VERSION}:{digest}:{min_lines}:{max_lines}:{packages}".encode()).hexdigest()[:16]
     path = (Path(cache_dir).expanduser() if cache_dir else default_cache_dir("code_corpus")) / f"pairs-{key}.json"
-    if cache and path.is_file():
-        try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            payload["info"]["cached"] = True
-            return payload["rows"], payload["info"]
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("ignoring unreadable code corpus cache %s: %s", path, exc)
-    rows, info = extract_code_pairs(min_lines, max_lines, packages)
-    info.update(environment=pkgs, environment_sha256=digest, cached=False)
-    if cache:
-        try:
-            atomic_write_text(path, json.dumps({"rows": rows, "info": info}))
-        except OSError as exc:
-            log.warning("could not write the code corpus cache %s: %s", path, exc)
-    return rows, info
+
+    def build() -> dict:
+        rows, info = extract_code_pairs(min_lines, max_lines, packages)
+        info.update(environment=pkgs, environment_sha256=digest, cached=False)
+        return {"rows": rows, "info": info}
+
+    payload, cached = cached_json(path, build, keys=("rows", "info"), enabled=cache, what="code corpus cache")
+    payload["info"]["cached"] = cached
+    return payload["rows"], payload["info"]
 
 
 def build_code_corpus(

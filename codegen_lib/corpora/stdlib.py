@@ -61,7 +61,7 @@ from pathlib import Path
 import datasets
 
 from codegen_lib.corpora.rows import MalformedRowReport, check_generated, no_data_dir
-from codegen_lib.io import atomic_write_text, default_cache_dir
+from codegen_lib.io import cached_json, default_cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -351,19 +351,12 @@ def _cached_extraction(
         root,
         dict(min_lines=min_lines, max_lines=max_lines),
     )
-    if cache and path.is_file():
-        try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            return payload["rows"], payload["stats"]
-        except (OSError, ValueError, KeyError) as exc:
-            logger.warning("ignoring unreadable stdlib corpus cache %s: %s", path, exc)
-    rows, stats = extract_functions(root, min_lines=min_lines, max_lines=max_lines)
-    payload = {"rows": rows, "stats": asdict(stats)}
-    if cache:
-        try:
-            atomic_write_text(path, json.dumps(payload))  # a concurrent reader never sees half a file
-        except OSError as exc:
-            logger.warning("could not write the stdlib corpus cache %s: %s", path, exc)
+
+    def build() -> dict:
+        rows, stats = extract_functions(root, min_lines=min_lines, max_lines=max_lines)
+        return {"rows": rows, "stats": asdict(stats)}
+
+    payload, _ = cached_json(path, build, keys=("rows", "stats"), enabled=cache, what="stdlib corpus cache")
     return payload["rows"], payload["stats"]
 
 
