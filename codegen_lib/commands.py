@@ -244,7 +244,8 @@ def _check_decoding_options(args: argparse.Namespace) -> None:
         if given and args.strategy != strategy:
             extra = (" (greedy is already the deterministic limit of temperature 0)"
                      if "--temperature" in given and args.strategy == "greedy" else "")
-            raise ValueError(f"{' and '.join(given)} only apply to --strategy {strategy}, but the strategy is "
+            verb = "applies" if len(given) == 1 else "apply"
+            raise ValueError(f"{' and '.join(given)} only {verb} to --strategy {strategy}, but the strategy is "
                              f"{args.strategy}: add --strategy {strategy}, or drop {' and '.join(given)}{extra}")
     if args.strategy == "sample" and not args.temperature > 0:
         raise ValueError(f"--temperature must be > 0 for --strategy sample, got {args.temperature}; for "
@@ -401,5 +402,7 @@ def hub_error_line(error: Exception, args: argparse.Namespace) -> str:
     if args.command == "reproduce":
         way = "--data-dir NAME=PATH (e.g. xlcost=../shared/data/raw/xlcost)"
     else:
-        way = "--data-dir PATH (a local copy, e.g. ../shared/data/raw/mbpp for --dataset mbpp)"
+        dataset = getattr(args, "dataset", None) or "mbpp"
+        folder = {"gfg": "transcoder_gfg"}.get(dataset, dataset)
+        way = f"--data-dir PATH (a local copy of {dataset}, e.g. ../shared/data/raw/{folder})"
     return f"{cause}. Offline, pass {way}, or use --dataset tasks or stdlib, which need no network"
