@@ -83,6 +83,25 @@ def sandbox_pass_at_k(samples: Sequence[Sequence[str]], tests: Sequence[str], ks
     return out
 
 
+def _report_metrics(hyps: Sequence[str], refs: Sequence[str], *, codebert: bool,
+                    codebert_model: str | None) -> dict:
+    """The report's Table 5.1 columns besides BLEU: exact match, CodeBERTScore (an unreachable hub is
+    recorded as ``"not computed: hub unreachable"``, never a substitute), CodeBLEU (or why not)."""
+    out: dict = {"exact_match": metrics.exact_match(hyps, refs)}
+    if codebert:
+        from codegen_lib.hub import HubUnavailableError
+
+        try:
+            out["codebertscore"] = metrics.codebertscore(hyps, refs, model_type=codebert_model)
+        except HubUnavailableError:
+            out["codebertscore"] = {k: NOT_COMPUTED_HUB for k in ("precision", "recall", "f1", "f3")}
+    try:
+        out["codebleu"] = metrics.codebleu(hyps, refs)["codebleu"]
+    except ImportError:
+        out["codebleu"] = NOT_COMPUTED_CODEBLEU
+    return out
+
+
 def evaluate_predictions(
     hyps: Sequence[str],
     refs: Sequence[str],
@@ -123,20 +142,7 @@ def evaluate_predictions(
     if dataset == "xlcost":
         out_metrics["xlcost_bleu"] = metrics.xlcost_bleu(hyps, refs)
     out_metrics["syntax_validity"] = metrics.syntax_validity(hyps)
-    out_metrics["exact_match"] = metrics.exact_match(hyps, refs)
-
-    if codebert:
-        from codegen_lib.hub import HubUnavailableError
-
-        try:
-            cbs = metrics.codebertscore(hyps, refs, model_type=codebert_model)
-            out_metrics["codebertscore"] = cbs
-        except HubUnavailableError:
-            out_metrics["codebertscore"] = {k: NOT_COMPUTED_HUB for k in ("precision", "recall", "f1", "f3")}
-    try:
-        out_metrics["codebleu"] = metrics.codebleu(hyps, refs)["codebleu"]
-    except ImportError:
-        out_metrics["codebleu"] = NOT_COMPUTED_CODEBLEU
+    out_metrics.update(_report_metrics(hyps, refs, codebert=codebert, codebert_model=codebert_model))
 
     tests = _column(rows, "tests")
     sizes = {"examples": len(hyps)}
@@ -310,18 +316,7 @@ def evaluate_set(
         m["exact_match"] = metrics.token_exact_match(hyps, refs)
     m["syntax_validity"] = metrics.statement_validity(hyps) if kind == "django" else metrics.syntax_validity(hyps)
     if report_metrics:
-        m.setdefault("exact_match", metrics.exact_match(hyps, refs))
-        if codebert:
-            from codegen_lib.hub import HubUnavailableError
-
-            try:
-                m["codebertscore"] = metrics.codebertscore(hyps, refs, model_type=codebert_model)
-            except HubUnavailableError:
-                m["codebertscore"] = {k: NOT_COMPUTED_HUB for k in ("precision", "recall", "f1", "f3")}
-        try:
-            m["codebleu"] = metrics.codebleu(hyps, refs)["codebleu"]
-        except ImportError:
-            m["codebleu"] = NOT_COMPUTED_CODEBLEU
+        m = {**_report_metrics(hyps, refs, codebert=codebert, codebert_model=codebert_model), **m}
     limit_src = getattr(getattr(model, "config", None), "max_src_len", None)
     if limit_src:
         sizes["prompts_truncated"] = sum(len(tokenizer.encode(p)) > limit_src - 1 for p in prompts)
