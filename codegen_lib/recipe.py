@@ -71,6 +71,8 @@ def load_recipe(name_or_path: str | Path) -> dict[str, Any]:
         body = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not valid JSON: {err}") from err
+    if isinstance(body, dict) and "recipe" not in body and {"model", "train"} <= set(body):
+        return _from_configs(body)  # a recipe.json written before recipes were named: its full configs
     recipe = body.get("recipe", body) if isinstance(body, dict) else None
     if not isinstance(recipe, dict) or "corpus" not in recipe:
         raise ValueError(f"{path} holds no recipe (a JSON object with at least 'corpus')")
@@ -78,6 +80,18 @@ def load_recipe(name_or_path: str | Path) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"{path}: unknown recipe fields {sorted(unknown)}; valid: {list(RECIPE_FIELDS)}")
     return {**copy.deepcopy(RECIPES["mix"]), **recipe}
+
+
+def _from_configs(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A recipe that rebuilds exactly the ``model`` and ``train`` configs a run recorded."""
+    argv = list(record.get("argv") or [])
+    model = {k: v for k, v in record["model"].items() if k not in ("src_vocab_size", "tgt_vocab_size")}
+    train = {k: v for k, v in record["train"].items() if k not in ("seed", "max_steps")}
+    snapshot = int(argv[argv.index("--snapshot-every") + 1]) if "--snapshot-every" in argv else 0
+    task = argv[argv.index("--task") + 1] if "--task" in argv else "mix"
+    return {**copy.deepcopy(RECIPES["mix"]), "model": model, "train": train, "seed": record["train"]["seed"],
+            "max_steps": record["train"]["max_steps"], "vocab_size": record["model"]["src_vocab_size"],
+            "snapshot_every": snapshot, "task": task}
 
 
 def recipe_configs(recipe: Mapping[str, Any], vocab_size: int):

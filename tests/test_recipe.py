@@ -21,6 +21,11 @@ def test_the_shipped_recipe_is_the_shipped_models_run():
     model_cfg, train_cfg = recipe_configs(load_recipe("mix-improved"), record["model"]["src_vocab_size"])
     assert model_cfg.to_dict() == record["model"]
     assert train_cfg.to_dict() == record["train"]
+    # the run's own record is a recipe too, and it rebuilds the same configs
+    again = load_recipe(REPO / "artifacts" / "mix-improved" / "recipe.json")
+    assert again["snapshot_every"] == 200 and again["max_steps"] == 4000
+    model_again, train_again = recipe_configs(again, again["vocab_size"])
+    assert model_again.to_dict() == record["model"] and train_again.to_dict() == record["train"]
 
 
 def test_parse_sets_and_bad_recipes(tmp_path):
