@@ -99,7 +99,7 @@ def browser_run(prompts: list[str]) -> tuple[list[str], int, float]:
 
 def torch_run(prompts: list[str]) -> tuple[list[str], int, float]:
     """PyTorch greedy with the KV cache, batch 1: codes, tokens (<eos> included) and seconds."""
-    from codegen_lib.cli import shipped_checkpoint
+    from codegen_lib.commands import shipped_checkpoint
     from codegen_lib.decode import generate
     from codegen_lib.onnx_export import torch_greedy_ids
     from codegen_lib.train import load_checkpoint

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--json", default=None, help="also write the rows to this JSON file")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    from codegen_lib.cli import shipped_checkpoint
+    from codegen_lib.commands import shipped_checkpoint
     from codegen_lib.train import load_checkpoint
 
     ckpt = args.checkpoint or str(shipped_checkpoint())

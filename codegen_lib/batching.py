@@ -317,7 +317,7 @@ def xlcost_padding_report(
 
     The tokenizer is trained on the validation prompts and code (never on test). Prompts are the titles in
     ``test-Python-desc-tok.txt``; code is ``test-Python-desc-tok.py``, turned back into indented Python by
-    ``codegen_lib.xlcost.detokenize`` when that module is available (else the raw marker text is used; the
+    ``codegen_lib.corpora.xlcost_tokens.detokenize`` when that module is available (else the raw marker text is used; the
     report says which in ``"code_form"``).
     """
     from pathlib import Path
@@ -328,9 +328,9 @@ def xlcost_padding_report(
     if not folder.is_dir():
         raise ValueError(f"{folder} not found: pass the directory that holds pair_data_tok_full_desc/")
     try:
-        from codegen_lib.xlcost import detokenize
+        from codegen_lib.corpora.xlcost_tokens import detokenize
     except ImportError:
-        detokenize, code_form = None, "raw XLCoST tokens (codegen_lib.xlcost.detokenize unavailable)"
+        detokenize, code_form = None, "raw XLCoST tokens (codegen_lib.corpora.xlcost_tokens.detokenize unavailable)"
     else:
         code_form = "detokenized Python"
 

@@ -1,6 +1,8 @@
 """The command line: ``codegen`` (installed into ``.venv/bin`` by ``scripts/setup.sh``; the same as
 ``python -m codegen_lib``) with ``train``, ``generate``, ``evaluate``, ``reproduce`` (checkpoints -> the results
-table; the full-scale Table 5.1 recipe) and ``results``.
+table; the full-scale Table 5.1 recipe), ``results``, ``data fetch`` (the real corpora, pinned:
+:mod:`codegen_lib.datafetch`) and ``export-onnx`` (the model for the book's Try it view). What each command
+does is :mod:`codegen_lib.commands`.
 
 ``generate`` and ``evaluate`` use the model the repository ships (``--checkpoint shipped``, the default:
 ``artifacts/<codegen_lib.pretrained.SHIPPED_MODEL>``) unless given a checkpoint or run directory. The README's
@@ -13,22 +15,24 @@ Heavy imports (torch, datasets, the model) happen inside the subcommands, so ``-
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
 import sys
 from pathlib import Path
 
 from codegen_lib import fast_mode
+from codegen_lib.commands import (
+    BEAM_DEFAULTS,
+    COMMANDS,
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    SAMPLING_DEFAULTS,
+    SHIPPED,
+    hub_error_line,
+)
 
 __all__ = ["main", "build_parser"]
 
 MODEL_PRESETS = ("seed", "tiny", "small", "improved")
-DEFAULT_VOCAB = {"tiny": 1000}  # other presets: 8000 (ModelConfig's placeholder size)
-RUN_FILE = "run.json"  # the train command's data options, for --resume
-DATA_ARGS = ("dataset", "data_dir", "max_rows")
 
-SHIPPED = "shipped"  # --checkpoint value: the model the repository ships (codegen_lib.pretrained.SHIPPED_MODEL)
 
 EPILOG = """\
 examples:
@@ -40,6 +44,7 @@ examples:
   codegen train --out runs/tiny --resume                          # continue an interrupted run where it stopped
   codegen generate --checkpoint runs/tiny 'Write a function `double(x)` that returns 2 * x.'
   codegen train --preset improved --out runs/improved             # a real model (a GPU helps)
+  codegen train --recipe mix-improved --out runs/mix-improved     # the CPU-trained mix model (real data)
   codegen train --preset seed --dataset xlcost --out runs/seed    # the report's model on XLCoST (hub, GPU)
   accelerate launch -m codegen_lib train --preset seed --out runs/seed   # several GPUs, same loop
   codegen reproduce --scale offline --runs seed=runs/seed improved=runs/improved \\
@@ -52,11 +57,25 @@ codegen is .venv/bin/codegen after scripts/setup.sh (no need to activate .venv);
 same program. --checkpoint defaults to "shipped": the trained model in the repository's artifacts/. A run directory
 holds best/ (lowest validation loss; what generate/evaluate load), last/ (for --resume) and history.json (step
 and epoch losses, learning rate, tokens/s, device).
+
+exit status: 0 done; 2 bad input, or data or a checkpoint that cannot be loaded (one "error:" line on
+stderr saying what to do, e.g. --data-dir for a corpus when the hub is unreachable); 130 interrupted
+(Ctrl-C). Notes (a prompt cut to the model's source length, --resume using the run's options) go to stderr.
 """
+
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Shows defaults and keeps the epilog's line breaks."""
+
+
+class _Given(argparse.Action):
+    """Stores the value and records that the option was given (``args.given``), so that a default can be
+    told apart from the same value typed on the command line."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = {*getattr(namespace, "given", set()), self.dest}
 
 
 def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser:
@@ -75,19 +94,23 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
         help="train a model (BPE tokenizer + Transformer) and write a run directory",
         description="Train a byte-level BPE tokenizer on the training split's prompts and code, then the "
                     "Transformer with teacher forcing. Writes OUT/best, OUT/last and OUT/history.json.")
-    t.add_argument("--preset", choices=MODEL_PRESETS, default="tiny" if fast_mode() else "seed",
+    t.add_argument("--preset", choices=MODEL_PRESETS, default="tiny" if fast_mode() else "seed", action=_Given,
                    help="model preset (ModelConfig.preset): seed = the report's model, tiny = tests and the "
                         "fast mode (CODEGEN_FAST=1 makes tiny the default)")
     t.add_argument("--train-preset", choices=("seed", "tiny", "small", "improved"), default=None,
                    help="training recipe (TrainConfig.preset); default: the same name as --preset")
-    t.add_argument("--dataset", default="tasks",
+    t.add_argument("--dataset", default="tasks", action=_Given,
                    help="corpus name for codegen_lib.data.load_corpus: tasks (generated, offline), xlcost, "
                         "alpaca, merged, stdlib")
-    t.add_argument("--data-dir", default=None, help="local files for xlcost/alpaca; unset = the hub")
+    t.add_argument("--data-dir", default=None,
+                   help="a local copy of the corpus (its release folder or file, e.g. ../shared/data/raw/mbpp); "
+                        "unset = the hub")
     t.add_argument("--out", default="runs/default", help="run directory")
     t.add_argument("--resume", action="store_true",
                    help="continue exactly from OUT/last (its saved configs and tokenizer are used)")
-    t.add_argument("--overwrite", action="store_true", help="delete a previous run in OUT and start afresh")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace a previous run in OUT; it stays there, whole, until the new run's first "
+                        "checkpoint is written (an interrupted start leaves the old run as it was)")
     t.add_argument("--epochs", type=int, default=None, help="override the preset's number of epochs")
     t.add_argument("--max-steps", type=int, default=None, help="override the preset's step limit")
     t.add_argument("--batch-size", type=int, default=None, help="override the preset's batch size")
@@ -107,6 +130,21 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
     t.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
     t.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy shared CPU)")
+    r = t.add_argument_group("--recipe (codegen_lib.recipe: the shipped model's run and the ablations)")
+    r.add_argument("--recipe", default=None, metavar="NAME|FILE",
+                   help="train a recipe on the mix corpus: mix-improved (the model shipped before mix-slots), mix (the ablations' "
+                        "base), or a recipe JSON file; OUT is resumed when OUT/last exists. --preset, "
+                        "--train-preset, --vocab-size, --max-steps, --seed, --data-dir and the train "
+                        "overrides (--lr, --batch-size...) change the recipe; --dataset, --max-rows, --resume "
+                        "and --overwrite do not apply")
+    r.add_argument("--set", action="append", default=[], metavar="SCOPE.FIELD=VALUE",
+                   help="with --recipe: override model.<field> or train.<field> (a JSON value); repeatable")
+    r.add_argument("--task", choices=("mix", "denoise"), default=None,
+                   help="with --recipe: denoise = span denoising of the code corpus's rows (a warm-up)")
+    r.add_argument("--init-from", default=None, help="with --recipe: start from this checkpoint's weights")
+    r.add_argument("--snapshot-every", type=int, default=None,
+                   help="with --recipe: keep every N-th step's weights in OUT/snapshots/ (checkpoint averaging)")
+    r.add_argument("--cache", default="runs/data", help="with --recipe: where the corpus and tokenizer are kept")
 
     # ---- generate
     g = sub.add_parser(
@@ -116,12 +154,17 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
     g.add_argument("--checkpoint", default=SHIPPED,
                    help=f"checkpoint or run directory; {SHIPPED!r} = the model the repository ships in artifacts/")
     g.add_argument("--strategy", choices=("greedy", "beam", "sample"), default="greedy", help="decoding strategy")
-    g.add_argument("--beam-size", type=int, default=4, help="beams (strategy beam)")
-    g.add_argument("--length-penalty", type=float, default=1.0, help="beam score / length**penalty")
-    g.add_argument("--temperature", type=float, default=1.0,
-                   help="softmax temperature (strategy sample; > 0; for deterministic output use --strategy greedy)")
-    g.add_argument("--top-k", type=int, default=0, help="sample from the k most likely tokens (0 = all)")
-    g.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1.0 = off)")
+    g.add_argument("--beam-size", type=int, default=BEAM_DEFAULTS["beam_size"],
+                   help="beams (--strategy beam only; an error with another strategy)")
+    g.add_argument("--length-penalty", type=float, default=BEAM_DEFAULTS["length_penalty"],
+                   help="beam score / length**penalty (--strategy beam only)")
+    g.add_argument("--temperature", type=float, default=SAMPLING_DEFAULTS["temperature"],
+                   help="softmax temperature (--strategy sample only, an error with greedy or beam; > 0; "
+                        "for deterministic output use --strategy greedy)")
+    g.add_argument("--top-k", type=int, default=SAMPLING_DEFAULTS["top_k"],
+                   help="sample from the k most likely tokens (0 = all; --strategy sample only)")
+    g.add_argument("--top-p", type=float, default=SAMPLING_DEFAULTS["top_p"],
+                   help="nucleus sampling mass (1.0 = off; --strategy sample only)")
     g.add_argument("--no-repeat-ngram", type=int, default=0,
                    help="forbid repeating any n-gram of this size (0 = off); guards against loops")
     g.add_argument("--max-new-tokens", type=int, default=None,
@@ -140,7 +183,8 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
     e.add_argument("--checkpoint", default=SHIPPED,
                    help=f"checkpoint or run directory; {SHIPPED!r} = the model the repository ships in artifacts/")
     e.add_argument("--dataset", default="tasks", help="corpus name (see train --dataset)")
-    e.add_argument("--data-dir", default=None, help="local files for xlcost/alpaca; unset = the hub")
+    e.add_argument("--data-dir", default=None,
+                   help="a local copy of the corpus (see train --data-dir); unset = the hub")
     e.add_argument("--split", default="test", help="split to score (tasks: validation, test, test_unseen)")
     e.add_argument("--out", default=None,
                    help="a directory (results.json, results.md, predictions.jsonl) or a .json file path")
@@ -174,7 +218,8 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
 
 
 def _add_reproduce_parsers(sub) -> None:
-    """``reproduce`` and ``results`` (codegen_lib.experiments)."""
+    """``reproduce`` (codegen_lib.reproduce), ``results`` (codegen_lib.experiments) and ``data fetch``
+    (codegen_lib.datafetch)."""
     r = sub.add_parser(
         "reproduce", formatter_class=_Formatter, epilog=EPILOG,
         help="evaluate checkpoints into the results table, or run the full-scale Table 5.1 recipe",
@@ -251,307 +296,28 @@ def _add_reproduce_parsers(sub) -> None:
         description=datafetch.FETCH_DESCRIPTION))
 
 
-def _device(name: str) -> str:
-    import torch
-
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was requested but no CUDA GPU is available")
-    return "cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name)
-
-
-def _use_saved_data_args(args: argparse.Namespace, out: Path) -> None:
-    """On --resume, the data options come from OUT/run.json, so the resumed run sees the same rows."""
-    path = out / RUN_FILE
-    if not path.is_file():
-        return
-    saved = json.loads(path.read_text(encoding="utf-8"))
-    for key in DATA_ARGS:
-        if key in saved and getattr(args, key) != saved[key]:
-            if _is_main_process():
-                print(f"note: --resume uses the run's {key}={saved[key]!r}", file=sys.stderr)
-            setattr(args, key, saved[key])
-
-
-def _is_main_process() -> bool:
-    """True unless this is a non-zero rank under ``accelerate launch``/``torchrun`` (print once, not N times)."""
-    return int(os.environ.get("RANK", "0")) == 0
-
-
-def _split(corpus, names: tuple[str, ...], what: str):
-    for name in names:
-        if name in corpus:
-            return corpus[name]
-    raise ValueError(f"the corpus has no {what} split (looked for {names}; it has {sorted(corpus)})")
-
-
-def _check_train_args(args: argparse.Namespace) -> None:
-    """Cheap checks of ``train``'s options, before anything is loaded or written (ValueError says what)."""
-    from codegen_lib.data import CORPORA
-
-    if args.dataset not in CORPORA:
-        raise ValueError(f"unknown --dataset {args.dataset!r}; valid names are {', '.join(CORPORA)}")
-    if args.data_dir is not None and not Path(args.data_dir).exists():
-        raise FileNotFoundError(f"--data-dir {args.data_dir} does not exist")
-    for name in ("epochs", "max_steps", "batch_size", "save_every", "vocab_size", "max_rows", "patience"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    if args.warmup_steps is not None and args.warmup_steps < 0:
-        raise ValueError(f"--warmup-steps must be >= 0, got {args.warmup_steps}")
-    if args.lr is not None and not args.lr > 0:
-        raise ValueError(f"--lr must be > 0, got {args.lr}")
-
-
-def shipped_checkpoint() -> Path:
-    """The model the repository ships: ``artifacts/<codegen_lib.pretrained.SHIPPED_MODEL>``."""
-    from codegen_lib.pretrained import SHIPPED_MODEL, artifacts_dir
-
-    path = artifacts_dir() / SHIPPED_MODEL
-    if not (path / "config.json").is_file():
-        raise FileNotFoundError(
-            f"--checkpoint {SHIPPED}: the shipped model is not at {path} (a pip install without the "
-            "repository has no artifacts/); clone the repository, or pass --checkpoint RUN_DIR after "
-            "`codegen train --out RUN_DIR`")
-    return path
-
-
-def _checkpoint(value: str) -> str:
-    """``--checkpoint``: a path, or ``shipped`` for the shipped model (unless a folder of that name exists)."""
-    if value == SHIPPED and not Path(value).exists():
-        return str(shipped_checkpoint())
-    return value
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from codegen_lib.config import ModelConfig
-    from codegen_lib.data import load_corpus
-    from codegen_lib.tokenizer import load_tokenizer, train_tokenizer
-    from codegen_lib.train import (
-        CheckpointError,
-        TrainConfig,
-        _atomic_write_text,
-        recover_checkpoint_dir,
-        train,
-    )
-
-    out = Path(args.out)
-    last = out / "last"
-    recover_checkpoint_dir(last)  # a kill between the two renames of a checkpoint swap leaves .last.old
-    overrides = {k: v for k, v in {"epochs": args.epochs, "max_steps": args.max_steps, "batch_size": args.batch_size,
-                                   "lr": args.lr, "save_every": args.save_every,
-                                   "warmup_steps": args.warmup_steps, "patience": args.patience,
-                                   "mixed_precision": args.mixed_precision}.items() if v is not None}
-    overrides["device"] = args.device
-    if args.no_progress:
-        overrides["progress"] = False
-    if args.resume:
-        if not (last / "config.json").is_file():
-            raise CheckpointError(f"--resume: there is no checkpoint at {last}")
-        saved = json.loads((last / "config.json").read_text(encoding="utf-8"))
-        model_cfg = ModelConfig.from_dict(saved["model_config"])
-        train_cfg = TrainConfig.from_dict({**saved["train_config"], **overrides})
-        tokenizer = load_tokenizer(last / "tokenizer")
-        _use_saved_data_args(args, out)
-        if {k for k in overrides if k in ("epochs", "max_steps", "batch_size", "lr", "warmup_steps")}:
-            print("note: changing epochs/max-steps/batch-size/lr on --resume changes the schedule; "
-                  "the continuation is then not identical to an uninterrupted run", file=sys.stderr)
-    else:
-        if ((out / "last").exists() or (out / "best").exists()) and not args.overwrite:
-            raise ValueError(f"{out} already holds a run: pass --resume to continue it or --overwrite "
-                             "to start afresh")
-        train_cfg = TrainConfig.preset(args.train_preset or args.preset, seed=args.seed, **overrides)
-        model_cfg = None  # built once the tokenizer knows its vocabulary size
-    # Nothing is written to OUT before the corpus, the configs and the tokenizer are known to be good: a
-    # mistyped --dataset or a bad size fails with a message and leaves OUT as it was.
-    _check_train_args(args)
-    corpus = load_corpus(args.dataset, data_dir=args.data_dir, seed=train_cfg.seed)
-    train_ds = _split(corpus, ("train",), "training")
-    val_ds = _split(corpus, ("validation", "valid", "dev"), "validation")
-    if args.max_rows is not None:
-        train_ds = train_ds.select(range(min(args.max_rows, len(train_ds))))
-        val_ds = val_ds.select(range(min(args.max_rows, len(val_ds))))
-    if not args.resume:
-        vocab_size = args.vocab_size or DEFAULT_VOCAB.get(args.preset, 8000)
-        texts = [text for column in ("prompt", "code") for text in train_ds[column]]
-        tokenizer = train_tokenizer(texts, vocab_size=vocab_size)
-        model_cfg = ModelConfig.preset(args.preset, src_vocab_size=tokenizer.vocab_size,
-                                       tgt_vocab_size=tokenizer.vocab_size)
-        if _is_main_process():
-            if args.overwrite:
-                for name in ("best", "last", "history.json"):
-                    path = out / name
-                    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
-            # what --resume needs to rebuild the same data
-            _atomic_write_text(out / RUN_FILE, json.dumps({k: getattr(args, k) for k in DATA_ARGS}, indent=2))
-    if _is_main_process():
-        print(f"training {args.preset if not args.resume else 'resumed'} model on {args.dataset}: {len(train_ds)} train / "
-              f"{len(val_ds)} validation rows, vocab {tokenizer.vocab_size}, out {out}", file=sys.stderr)
-    history = train(model_cfg, train_cfg, tokenizer, train_ds, val_ds, out, resume=args.resume)
-    best = history.get("best_val_loss")
-    if _is_main_process():
-        print(json.dumps({"out": str(out), "steps": history["steps"][-1]["step"] if history["steps"] else 0,
-                          "epochs": len(history["epochs"]), "best_val_loss": best,
-                          "stopped_early": history.get("stopped_early", False),
-                          "train_time_s": round(history["train_time_s"], 1), "device": history.get("device")}))
-    return 0
-
-
-def cmd_generate(args: argparse.Namespace) -> int:
-    from codegen_lib.decode import generate
-    from codegen_lib.train import load_checkpoint
-
-    if args.strategy == "sample" and not args.temperature > 0:
-        raise ValueError(f"--temperature must be > 0 for --strategy sample, got {args.temperature}; for "
-                         "deterministic output (the limit of temperature 0) use --strategy greedy")
-    prompts = [sys.stdin.read() if p == "-" else p for p in args.prompts]
-    model, tokenizer, _ = load_checkpoint(_checkpoint(args.checkpoint), map_location=_device(args.device))
-    max_new_tokens = model.config.max_tgt_len if args.max_new_tokens is None else args.max_new_tokens
-    codes = generate(model, tokenizer, prompts, strategy=args.strategy, max_new_tokens=max_new_tokens,
-                     beam_size=args.beam_size, length_penalty=args.length_penalty, temperature=args.temperature,
-                     top_k=args.top_k, top_p=args.top_p, no_repeat_ngram_size=args.no_repeat_ngram, seed=args.seed)
-    for i, code in enumerate(codes):
-        if len(codes) > 1:
-            print(f"# --- prompt {i + 1}: {prompts[i][:70]}")
-        print(code)
-    return 0
-
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from codegen_lib.data import load_corpus
-    from codegen_lib.evaluate import evaluate_model
-    from codegen_lib.train import load_checkpoint
-
-    model, tokenizer, info = load_checkpoint(_checkpoint(args.checkpoint), map_location=_device(args.device))
-    corpus = load_corpus(args.dataset, data_dir=args.data_dir, seed=args.seed)
-    if args.split not in corpus:
-        raise ValueError(f"corpus {args.dataset!r} has no split {args.split!r}; it has {sorted(corpus)}")
-    out = Path(args.out) if args.out else None
-    results = evaluate_model(
-        model, tokenizer, corpus[args.split], dataset=args.dataset, split=args.split,
-        decoding={"strategy": args.strategy, "seed": args.seed,
-                  "max_new_tokens": model.config.max_tgt_len if args.max_new_tokens is None else args.max_new_tokens},
-        n_samples=args.num_samples, limit=args.limit, humaneval=args.humaneval, codebert=not args.no_codebert,
-        checkpoint=info["path"], out_dir=out if out is not None and out.suffix != ".json" else None,
-        progress=not args.no_progress)
-    body = {k: v for k, v in results.items() if k != "predictions"}
-    if out is not None and out.suffix == ".json":  # --out results.json: just the JSON, at that path
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(body, indent=2, default=str) + "\n", encoding="utf-8")
-    print(json.dumps(body["metrics"], indent=2, default=str))
-    return 0
-
-
-def _pairs(items: list[str], what: str, *, default_key=None) -> dict[str, str]:
-    """``["a=x", "y"]`` -> ``{"a": "x", default_key("y"): "y"}``; a bad item raises ValueError."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            if default_key is None:
-                raise ValueError(f"{what} expects NAME=PATH, got {item!r}")
-            key, value = default_key(item), item
-        if not key or not value:
-            raise ValueError(f"{what} expects NAME=PATH, got {item!r}")
-        if key in out:
-            raise ValueError(f"{what}: {key!r} is given twice")
-        out[key] = value
-    return out
-
-
-def cmd_reproduce(args: argparse.Namespace) -> int:
-    from codegen_lib import experiments
-    from codegen_lib.hub import HubUnavailableError
-
-    progress = not args.no_progress
-    if args.scale == "offline":
-        if not args.runs:
-            raise ValueError("--scale offline needs --runs [LABEL=]PATH ... (run directories or checkpoints)")
-        runs = _pairs(args.runs, "--runs", default_key=lambda p: Path(p).resolve().name)
-        out = Path(args.out or "artifacts")
-        rows = experiments.reproduce_offline(
-            runs, out, xlcost_dir=args.xlcost_dir, n_samples=args.num_samples, limit=args.limit,
-            humaneval=not args.no_humaneval, humaneval_limit=args.humaneval_limit, threads=args.threads,
-            progress=progress, codebert=not args.no_codebert, train_machine=args.train_machine,
-            training_data=args.training_data, real_data_dir=args.real_data_dir, suite_sets=args.sets,
-            device=_device(args.device))
-    else:
-        out = Path(args.out or "runs/full")
-        data_dirs = _pairs(args.data_dir, "--data-dir")
-        try:
-            rows = experiments.reproduce_full(
-                out, datasets=args.datasets, presets=args.presets, data_dirs=data_dirs, max_steps=args.max_steps,
-                epochs=args.epochs, limit=args.limit, max_rows=args.max_rows, vocab_size=args.vocab_size,
-                seed=args.seed, device=args.device, mixed_precision=args.mixed_precision,
-                codebert=not args.no_codebert, progress=progress, dry_run=args.dry_run)
-        except HubUnavailableError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        if args.dry_run:
-            return 0
-    if args.save_predictions:
-        experiments.write_results_table(rows, out, save_predictions=True)
-    print(f"wrote {out / 'results.json'} and {out / 'results.md'} ({len(rows)} rows)")
-    return 0
-
-
-def cmd_results(args: argparse.Namespace) -> int:
-    from codegen_lib.experiments import write_results_table
-
-    rows: list[dict] = []
-    examples: dict = {}
-    for name in args.files:
-        path = Path(name)
-        if not path.is_file():
-            raise FileNotFoundError(f"no results file at {path}")
-        body = json.loads(path.read_text(encoding="utf-8"))
-        found = body.get("results") if isinstance(body, dict) else None
-        if not isinstance(found, list):
-            raise ValueError(f"{path} is not a results.json written by `reproduce` (no 'results' list)")
-        rows.extend(found)
-        examples.update(body.get("mbpp_side_by_side") or {})
-    paths = write_results_table(rows, args.out, side_by_side_examples=examples)
-    print(f"wrote {paths['json']} and {paths['markdown']} ({len(rows)} rows)")
-    return 0
-
-
-def cmd_export_onnx(args: argparse.Namespace) -> int:
-    from codegen_lib.onnx_export import export_onnx, quantize_int8
-
-    if not Path(_checkpoint(args.checkpoint)).exists():
-        raise FileNotFoundError(f"no checkpoint at {args.checkpoint}")
-    manifest = export_onnx(_checkpoint(args.checkpoint), args.out)
-    sizes = dict(manifest["files_bytes"])
-    if args.int8:
-        sizes.update(quantize_int8(args.out))
-    for name, size in sizes.items():
-        print(f"{Path(args.out) / name}  {size / 1e6:.2f} MB")
-    return 0
-
-
-def cmd_data(args: argparse.Namespace) -> int:
-    """``codegen data fetch``: see codegen_lib.datafetch (exit codes 0 / 1 checksum / 2 usage / 3 network)."""
-    from codegen_lib.datafetch import run_fetch
-
-    return run_fetch(args)
-
-
-COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "reproduce": cmd_reproduce,
-            "results": cmd_results, "data": cmd_data, "export-onnx": cmd_export_onnx}
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m codegen_lib`` and the ``codegen`` console script; returns the exit code."""
     prog = "codegen" if Path(sys.argv[0]).stem == "codegen" else "python -m codegen_lib"
     args = build_parser(prog).parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)[1:]  # the subcommand's own arguments
     if getattr(args, "threads", None):
         import torch
 
         torch.set_num_threads(args.threads)
+    from codegen_lib.hub import HubError
+
     try:
         return COMMANDS[args.command](args)
+    except HubError as e:
+        print(f"error: {hub_error_line(e, args)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except (ValueError, FileNotFoundError) as e:  # CheckpointError is a ValueError
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

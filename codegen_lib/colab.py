@@ -108,7 +108,9 @@ def sync_notebooks(book_dir: str | Path | None = None, *, config: str | Path | N
             cell["source"] = source.splitlines(keepends=True)
             cell["outputs"], cell["execution_count"] = [], None
             cell.setdefault("metadata", {})["tags"] = [*tags, *(t for t in TAGS if t not in tags)]
-            path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            from codegen_lib.io import atomic_write_json
+
+            atomic_write_json(path, nb, indent=1, ensure_ascii=False)
     return changed
 
 

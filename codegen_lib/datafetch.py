@@ -18,7 +18,7 @@ not downloaded again.
 Sources, their published layout, and what the fetcher does with it:
 
 * **MBPP**: huggingface.co/datasets/google-research-datasets/mbpp at revision ``7bc94ee`` (``MBPP_HUB`` of
-  ``codegen_lib.real_corpora``). The card's ``configs`` list the ``full`` config as ``full/{train,test,
+  ``codegen_lib.corpora.mbpp``). The card's ``configs`` list the ``full`` config as ``full/{train,test,
   validation,prompt}-*`` parquet files with columns ``task_id`` (int32), ``text``, ``code``, ``test_list``,
   ``test_setup_code``, ``challenge_test_list``; 374 / 500 / 90 / 10 rows. The loaders read the release's
   ``mbpp.jsonl`` (one JSON object per line, task ids 1-974), so the fetcher **converts**: the four splits'
@@ -116,7 +116,7 @@ CHUNK = 1 << 16
 
 EXIT_OK, EXIT_CHECKSUM, EXIT_USAGE, EXIT_NETWORK = 0, 1, 2, 3
 
-# Pinned revisions. Hub repositories: MBPP_HUB / CONALA_HUB of codegen_lib.real_corpora (the same pins the
+# Pinned revisions. Hub repositories: MBPP_HUB / CONALA_HUB of codegen_lib.corpora.mbpp / .conala (the same pins the
 # loaders' hub route uses). GitHub repositories: the commits recorded in ../shared's PROVENANCE files.
 XLCOST_REPO = ("jpan999/py-assistant", "b964333721f2a3d1b9eadc65d64bfa5f19391fb5",
                "limited setting llm/datasets_summarization")
@@ -254,7 +254,8 @@ def plan(names: Iterable[str] | None = None, pins: dict[str, str] | None = None)
     Raises:
         FetchError: an unknown corpus name.
     """
-    from codegen_lib.real_corpora import CONALA_HUB, MBPP_HUB
+    from codegen_lib.corpora.conala import CONALA_HUB
+    from codegen_lib.corpora.mbpp import MBPP_HUB
 
     wanted = list(names or CORPUS_NAMES)
     unknown = sorted(set(wanted) - set(CORPUS_NAMES))

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from .model import Transformer, causal_mask
 from .slots import canonicalize_request, restore
 
-__all__ = ["generate", "greedy_decode", "beam_search", "sample", "Stepper", "STRATEGIES"]
+__all__ = ["generate", "greedy_decode", "beam_search", "sample", "Stepper", "STRATEGIES", "banned_ngram_tokens"]
 
 STRATEGIES = ("greedy", "beam", "sample")
 
@@ -78,7 +78,7 @@ class Stepper:
             self.cache.reorder(rows)
 
 
-def _banned_ngram_tokens(seq: list[int], n: int) -> list[int]:
+def banned_ngram_tokens(seq: list[int], n: int) -> list[int]:
     """Tokens that would repeat an n-gram already in ``seq`` if appended to it."""
     if n <= 0 or len(seq) < n - 1:
         return []
@@ -105,7 +105,7 @@ def _process_logits(
         logits[:, eos_id] = float("-inf")
     if no_repeat_ngram_size > 0:
         for row, seq in enumerate(tokens[:, 1:].tolist()):  # the generated part, <bos> excluded
-            banned = _banned_ngram_tokens(seq, no_repeat_ngram_size)
+            banned = banned_ngram_tokens(seq, no_repeat_ngram_size)
             if banned:
                 logits[row, banned] = float("-inf")
     dead = torch.isinf(logits).all(dim=-1)  # every token banned: end the sequence instead of NaN

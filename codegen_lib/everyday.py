@@ -2,7 +2,7 @@
 
 Two kinds of request, written for this book (validation only: never trained on, and added to the
 decontamination references of the ``code`` and ``doctest`` corpora by
-:func:`codegen_lib.code_corpus.default_eval_sets`):
+:func:`codegen_lib.corpora.code.default_eval_sets`):
 
 * ``"oneliner"``: a task on a list, a string, a dict or a file that *names* its variables, CoNaLa style
   (``sort the list of dicts `people` by the key 'age'``). The row's ``setup`` defines those variables (and

@@ -17,6 +17,7 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlparse
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "ensure_hub_reachable",
     "is_connection_error",
     "hub_errors",
+    "load_hub_files",
+    "hub_dataset",
 ]
 
 OFFLINE_FLAGS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")  # any one set = offline
@@ -238,3 +241,17 @@ def load_hub_files(
         if not local:
             ensure_hub_reachable(what, alternative)
         return datasets.load_dataset(builder, data_files=data_files)
+
+
+def hub_dataset(what: str, alternative: str, *args: Any, **kwargs: Any):
+    """``datasets.load_dataset(*args, **kwargs)``, failing fast with :class:`HubUnavailableError`.
+
+    ``what`` names the data in the error, ``alternative`` says how to load it without the hub.
+    """
+    import datasets
+
+    with hub_errors(what, alternative, repo=str(args[0]) if args else None):
+        cache_only = hub_offline() and bool(getattr(datasets.config, "HF_HUB_OFFLINE", False))
+        if not cache_only:  # offline datasets only reads its cache, which is fast; otherwise probe first
+            ensure_hub_reachable(what, alternative)
+        return datasets.load_dataset(*args, **kwargs)

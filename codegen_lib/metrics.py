@@ -144,7 +144,7 @@ def xlcost_bleu(hyps: Sequence[str], refs: Sequence[str], *, tokenized: bool = F
     in :func:`bleu`. Use this number to compare with XLCoST's published results.
 
     Args:
-        hyps, refs: real Python source (converted with ``codegen_lib.xlcost.xlcost_tokenize``), or, with
+        hyps, refs: real Python source (converted with ``codegen_lib.corpora.xlcost_tokens.xlcost_tokenize``), or, with
             ``tokenized=True``, strings already in XLCoST's token format (split on whitespace as they are).
 
     Returns:
@@ -155,7 +155,9 @@ def xlcost_bleu(hyps: Sequence[str], refs: Sequence[str], *, tokenized: bool = F
         hyp_tok = [h.split() for h in hyps]
         ref_tok = [r.split() for r in refs]
     else:
-        from codegen_lib.xlcost import xlcost_tokenize  # imported lazily: only this metric needs it
+        from codegen_lib.corpora.xlcost_tokens import (
+            xlcost_tokenize,  # imported lazily: only this metric needs it
+        )
 
         hyp_tok = [_xlcost_tokens(xlcost_tokenize, h) for h in hyps]
         ref_tok = [_xlcost_tokens(xlcost_tokenize, r) for r in refs]

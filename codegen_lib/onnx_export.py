@@ -301,10 +301,10 @@ def _process_scores(scores: np.ndarray, seqs: list[list[int]], step: int, m: dic
         scores[:, eos] = -np.inf
     n = d["no_repeat_ngram_size"]
     if n > 0:
-        from .decode import _banned_ngram_tokens
+        from .decode import banned_ngram_tokens
 
         for row, seq in enumerate(seqs):
-            scores[row, _banned_ngram_tokens(seq, n)] = -np.inf
+            scores[row, banned_ngram_tokens(seq, n)] = -np.inf
     dead = np.isinf(scores).all(axis=-1)
     scores[dead, eos] = 0.0
     return scores

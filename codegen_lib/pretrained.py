@@ -43,6 +43,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from codegen_lib.io import default_cache_dir
+
 __all__ = [
     "BOOK_RECIPES",
     "book_recipe",
@@ -129,12 +131,6 @@ def display_path(path: str | os.PathLike) -> str:
     return ".../" + "/".join(p.parts[-2:])
 
 
-def default_cache_dir() -> Path:
-    """``$CODEGEN_CACHE_DIR`` if set, else ``~/.cache/codegen_lib``."""
-    env = os.environ.get("CODEGEN_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "codegen_lib"
-
-
 def cache_entry(name: str = "book-tiny", *, cache_dir: str | os.PathLike | None = None,
                 recipe: Mapping[str, Any] | None = None) -> Path:
     """The cache directory of book model ``name`` trained with ``recipe`` overrides (it may not exist yet)."""
@@ -190,7 +186,7 @@ def train_book_model(out_dir: str | os.PathLike, name: str = "book-tiny", *,
 
 def _check_entry(entry: Path, name: str, key: str, full: Mapping[str, Any]) -> None:
     """Raise CheckpointError if the cache entry's manifest or weights checksum are wrong."""
-    from codegen_lib.train import CheckpointError
+    from codegen_lib.checkpoint import CheckpointError
 
     try:
         manifest = json.loads((entry / "manifest.json").read_text(encoding="utf-8"))
@@ -210,7 +206,7 @@ def _check_entry(entry: Path, name: str, key: str, full: Mapping[str, Any]) -> N
 
 
 def _load_entry(entry: Path, name: str, key: str, full: Mapping[str, Any], map_location):
-    from codegen_lib.train import load_checkpoint
+    from codegen_lib.checkpoint import load_checkpoint
 
     _check_entry(entry, name, key, full)
     return load_checkpoint(entry, map_location=map_location)
@@ -268,7 +264,7 @@ def load_book_model(name: str | None = None, *, train_if_missing: bool = True,
         config.json plus ``source`` (``"artifacts"``, ``"cache"`` or ``"trained"``), ``name``, ``path``
         (the checkpoint directory), ``run_dir`` and ``history_path`` (None when not available).
     """
-    from codegen_lib.train import CheckpointError, load_checkpoint
+    from codegen_lib.checkpoint import CheckpointError, load_checkpoint
 
     root_artifacts = Path(artifacts) if artifacts is not None else artifacts_dir()
     if name is None:
@@ -330,7 +326,7 @@ def export_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, dtype: 
 
     import torch
 
-    from codegen_lib.train import load_checkpoint
+    from codegen_lib.checkpoint import load_checkpoint
 
     if dtype not in ("float16", "bfloat16"):
         raise ValueError(f"dtype must be 'float16' or 'bfloat16', got {dtype!r}")
@@ -343,7 +339,8 @@ def export_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, dtype: 
 def _save_derived(dst, model, tokenizer, info: Mapping[str, Any], history, extra: Mapping[str, Any]) -> Path:
     """Save ``model`` as a new checkpoint made from the checkpoint ``info`` describes: its train config, its
     labels, and its history (``history``, else the one beside it)."""
-    from codegen_lib.train import TrainConfig, save_checkpoint
+    from codegen_lib.checkpoint import save_checkpoint
+    from codegen_lib.train import TrainConfig
 
     ckpt = Path(info["path"])
     if history is None:
@@ -367,7 +364,7 @@ def average_checkpoints(src: str | os.PathLike, snapshots: Sequence[str | os.Pat
     import torch
     from safetensors.torch import load_model
 
-    from codegen_lib.train import load_checkpoint
+    from codegen_lib.checkpoint import load_checkpoint
 
     if not snapshots:
         raise ValueError("average_checkpoints needs at least one snapshot")

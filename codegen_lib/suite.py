@@ -18,12 +18,13 @@ lines are single statements cut out of their block). Generated code runs only in
 
     results = evaluate_suite(model, tokenizer, corpus)                   # everything
     results = evaluate_suite(model, tokenizer, corpus, sets=PROBE, limit=200, greedy_only=True)   # a probe
+
+This module is the table of which sets run, and how they are decoded; every set goes through
+:func:`codegen_lib.evaluate.evaluate_set`. From the command line: ``codegen reproduce --scale offline
+--real-data-dir ../shared/data/raw [--sets ...]``.
 """
 
 from __future__ import annotations
-
-import time
-from collections.abc import Sequence
 
 from codegen_lib import metrics
 
@@ -55,26 +56,6 @@ PROBE: dict[str, tuple[str, str, int]] = {
 }
 
 
-def _generate(model, tokenizer, prompts: list[str], batch_size: int = 32, **decoding) -> list[str]:
-    """``codegen_lib.evaluate``'s batched decoding, without a progress bar."""
-    from codegen_lib.evaluate import _generate as batched
-
-    return batched(model, tokenizer, prompts, decoding, batch_size=batch_size, desc="", progress=False)
-
-
-def _pass(samples: list[list[str]], tests: list[str], ks: Sequence[int], timeout: float) -> dict:
-    from codegen_lib.sandbox import SandboxConfig, run_many
-
-    n = len(samples[0])
-    jobs = [(code, t) for per, t in zip(samples, tests) for code in per]
-    statuses = [r.status for r in run_many(jobs, config=SandboxConfig(timeout=timeout))]
-    correct = [sum(s == "pass" for s in statuses[i * n : (i + 1) * n]) for i in range(len(samples))]
-    out = {f"pass@{k}": sum(metrics.pass_at_k(n, c, k) for c in correct) / len(correct) for k in ks if k <= n}
-    out["solved"] = sum(c > 0 for c in correct)
-    out["_statuses"] = statuses if n == 1 else None
-    return out
-
-
 def evaluate_suite(
     model,
     tokenizer,
@@ -82,7 +63,7 @@ def evaluate_suite(
     sets: dict[str, tuple[str, str, int]] | None = None,
     *,
     limit: int | None = None,  # first N rows of each set (None = all; the results say how many)
-    n_samples: int = 10,  # samples per problem for pass@10 (pass sets and HumanEval)
+    n_samples: int = 10,  # samples per problem for pass@10 (the sets in SAMPLED)
     greedy_only: bool = False,  # skip sampling and beam search (the ablation probe)
     beam_size: int = 4,
     length_penalty: float = 1.0,
@@ -90,80 +71,36 @@ def evaluate_suite(
     timeout: float = 10.0,
     batch_size: int = 32,
 ) -> dict:
-    """Run the suite; returns ``{set: {"split", "rows", "decoding", "metrics", "predictions", "seconds"}}``."""
+    """Run the suite: every set of ``sets`` (default :data:`SETS`) through
+    :func:`codegen_lib.evaluate.evaluate_set` with its decoding (greedy for pass sets, beam otherwise,
+    samples for pass@10 on :data:`SAMPLED`). Sets whose split is not in ``corpus`` are left out (HumanEval
+    and the everyday requests need no split: they come with the library).
+
+    Returns ``{set: {"split", "rows", "kind", "decoding", "metrics", "predictions", "statuses", "seconds"}}``.
+    """
+    from codegen_lib.evaluate import evaluate_set
+
     model.eval()
     results = {}
     for name, (split, kind, max_new) in (sets or SETS).items():
-        t0 = time.perf_counter()
-        if kind == "humaneval":
-            from codegen_lib.humaneval import build_program, completion_from_generation, load_humaneval
-
-            problems = load_humaneval()[:limit]
-            prompts = [p["prompt"] for p in problems]
-            refs = [p["prompt"] + p["canonical_solution"] for p in problems]
-            tests = None
-        elif kind == "everyday":
-            from codegen_lib import everyday
-
-            requests = everyday.load_requests()[:limit]
-            prompts, refs = [r["prompt"] for r in requests], [r["code"] for r in requests]
-            tests = None
-        else:
-            if split not in corpus:
-                continue
-            rows = corpus[split]
-            rows = rows.select(range(min(limit, len(rows)))) if limit else rows
-            prompts, refs = list(rows["prompt"]), list(rows["code"])
-            tests = list(rows["tests"]) if "tests" in rows.column_names else None
+        own_rows = kind in ("humaneval", "everyday")  # the wheel's HumanEval, codegen_lib.everyday's requests
+        if not own_rows and split not in corpus:
+            continue
         greedy = {"strategy": "greedy", "max_new_tokens": max_new}
-        beam = {"strategy": "beam", "beam_size": beam_size, "length_penalty": length_penalty, "max_new_tokens": max_new}
+        beam = {"strategy": "beam", "beam_size": beam_size, "length_penalty": length_penalty,
+                "max_new_tokens": max_new}
         use = greedy if (greedy_only or kind in ("pass", "humaneval", "everyday")) else beam
-        hyps = _generate(model, tokenizer, prompts, batch_size=batch_size if use is greedy else 8, **use)
-        m: dict = {}
-        statuses = None
-        if kind in ("pass", "humaneval", "everyday"):
-            if kind == "humaneval":
-                programs = [[build_program(p, completion_from_generation(p, h))[0]] for p, h in zip(problems, hyps)]
-                tests = [build_program(p, "")[1] for p in problems]
-            elif kind == "everyday":  # the setup and the one-liner driver wrap the generated code
-                programs = [[everyday.job(r, h)[0]] for r, h in zip(requests, hyps)]
-                tests = [r["tests"] for r in requests]
-            else:
-                programs = [[h] for h in hyps]
-            greedy_res = _pass(programs, tests, (1,), timeout)
-            statuses = greedy_res.pop("_statuses")
-            m.update(greedy_res)
-            if n_samples > 1 and not greedy_only and name in SAMPLED:
-                per_seed = [_generate(model, tokenizer, prompts, batch_size=batch_size, strategy="sample",
-                                      temperature=temperature, max_new_tokens=max_new, seed=j)
-                            for j in range(n_samples)]
-                samples = [list(col) for col in zip(*per_seed)]
-                if kind == "humaneval":
-                    samples = [[build_program(p, completion_from_generation(p, s))[0] for s in per]
-                               for p, per in zip(problems, samples)]
-                sampled = _pass(samples, tests, (1, 10), timeout)
-                sampled.pop("_statuses")
-                m["pass@10"] = sampled.get("pass@10")
-                m["pass@1_sampled"] = sampled["pass@1"]
-                m["solved_by_any_sample"] = sampled["solved"]
-        if kind == "conala":
-            m["conala_bleu"] = metrics.conala_bleu(hyps, refs)
-        if kind == "xlcost":
-            m["xlcost_bleu"] = metrics.xlcost_bleu(hyps, refs)
-        if kind == "django":
-            m["exact_match"] = metrics.token_exact_match(hyps, refs)
-        if kind != "humaneval":
-            m["bleu"] = metrics.bleu(hyps, refs)["score"]
-        m["syntax_validity"] = (metrics.statement_validity(hyps) if kind == "django"
-                                else metrics.syntax_validity(hyps))
+        sampled = n_samples > 1 and not greedy_only and name in SAMPLED
+        r = evaluate_set(model, tokenizer, None if own_rows else corpus[split], kind, decoding=use,
+                         n_samples=n_samples if sampled else 1, ks=(1, 10),
+                         sample_decoding={"temperature": temperature, "seed": 0}, limit=limit, timeout=timeout,
+                         batch_size=batch_size if use is greedy else 8)
         results[name] = {
-            "split": split or "HumanEval", "rows": len(prompts), "kind": kind,
+            "split": split or "HumanEval", "rows": r["rows"], "kind": kind,
             "decoding": {**use, **({"pass@10 sampling": {"n": n_samples, "temperature": temperature}}
-                                   if name in SAMPLED and n_samples > 1 and not greedy_only else {})},
-            "metrics": m,
-            "predictions": [{"prompt": p, "reference": r, "hypothesis": h} for p, r, h in zip(prompts, refs, hyps)],
-            "statuses": statuses if kind in ("pass", "humaneval", "everyday") else None,
-            "seconds": round(time.perf_counter() - t0, 1),
+                                   if sampled else {})},
+            "metrics": r["metrics"], "predictions": r["predictions"], "statuses": r["statuses"],
+            "seconds": r["seconds"],
         }
     return results
 
@@ -229,6 +166,7 @@ def xlcost_codebertscore(
             before anything is decoded, so an offline machine fails within seconds; the message names the
             offline alternative (``codebert_model=<local directory>``).
     """
+    from codegen_lib.evaluate import generate_batch
     from codegen_lib.hub import HubUnavailableError
 
     try:  # load the scoring model first (from the hub, its cache or codebert_model): fail fast offline
@@ -242,7 +180,8 @@ def xlcost_codebertscore(
     decoding = {"strategy": "beam", "beam_size": beam_size, "length_penalty": length_penalty,
                 "max_new_tokens": SETS["xlcost_test"][2]}
     model.eval()
-    hyps = _generate(model, tokenizer, list(rows["prompt"]), batch_size=batch_size, **decoding)
+    hyps = generate_batch(model, tokenizer, list(rows["prompt"]), decoding, batch_size=batch_size,
+                          desc="xlcost_test", progress=False)
     scores = metrics.codebertscore(hyps, list(rows["code"]), model_type=codebert_model)
     return {**scores, "programs": len(hyps), "decoding": decoding}
 
@@ -279,39 +218,3 @@ def side_by_side(row: dict, n: int = 10, solved_first: int = 5) -> list[dict]:
     chosen = sorted(set(solved + picks))
     return [{**preds[i], "index": i, "status": statuses[i],
              "parses": metrics.is_valid_python(preds[i]["hypothesis"])} for i in chosen]
-
-
-def main(argv=None) -> int:
-    """``python -m codegen_lib.suite --checkpoint DIR --data-dir ../shared/data/raw --out FILE.json``."""
-    import argparse
-    import json
-    import sys
-
-    import torch
-
-    p = argparse.ArgumentParser(description="Score a checkpoint on every real benchmark (codegen_lib.suite).")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data-dir", required=True, help="folder of the release copies (../shared/data/raw)")
-    p.add_argument("--out", required=True, help="JSON file for the results (predictions included)")
-    p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS) + list(PROBE))
-    p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--n-samples", type=int, default=10)
-    p.add_argument("--threads", type=int, default=2)
-    args = p.parse_args(argv)
-    from codegen_lib.train import load_checkpoint
-
-    torch.set_num_threads(args.threads)
-    model, tokenizer, info = load_checkpoint(args.checkpoint)
-    corpus = heldout_corpus(args.data_dir, seed=(info.get("train_config") or {}).get("seed") or 0)
-    table = {**SETS, **PROBE}
-    res = evaluate_suite(model, tokenizer, corpus, {s: table[s] for s in args.sets}, limit=args.limit,
-                         n_samples=args.n_samples)
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump({"checkpoint": str(args.checkpoint), "results": res}, f, indent=1)
-    for name, r in res.items():
-        print(name, r["rows"], json.dumps(r["metrics"]), f"{r['seconds']}s", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -2,7 +2,7 @@
 
     python scripts/ablate.py NAME --preset improved --max-steps 400 [--set train.label_smoothing=0.0 ...]
 
-Training is ``scripts/train_mix.py`` (one thread by default, so two ablations can run side by side); the
+Training is ``codegen train --recipe mix`` (``scripts/train_mix.py``; one thread by default, so two ablations can run side by side); the
 probe is ``codegen_lib.suite.evaluate_suite`` on the *validation* splits (``suite.PROBE``, first
 ``--probe-rows`` rows of each, greedy). The row -- command, wall time, tokens, validation loss, probe
 metrics -- goes to ``artifacts/ablations/NAME.json``; ``python scripts/ablate.py --table`` prints the table.
@@ -16,17 +16,18 @@ import sys
 import time
 from pathlib import Path
 
+from codegen_lib.io import atomic_write_json
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "artifacts" / "ablations"
-sys.path.insert(0, str(ROOT / "scripts"))
 
 
 def probe(run_dir: Path, rows: int, threads: int, checkpoint: Path | None = None) -> dict:
     import torch
     from datasets import load_from_disk
 
+    from codegen_lib.checkpoint import load_checkpoint
     from codegen_lib.suite import PROBE, evaluate_suite
-    from codegen_lib.train import load_checkpoint
 
     torch.set_num_threads(threads)
     corpus = load_from_disk(str(ROOT / "runs" / "data" / "mix"))
@@ -42,7 +43,7 @@ def val_loss(checkpoint: Path, threads: int = 2, batch_size: int = 32) -> float:
     from datasets import load_from_disk
 
     from codegen_lib.batching import Seq2SeqCollator
-    from codegen_lib.train import load_checkpoint
+    from codegen_lib.checkpoint import load_checkpoint
 
     torch.set_num_threads(threads)
     val = load_from_disk(str(ROOT / "runs" / "data" / "mix"))["validation"]
@@ -100,8 +101,7 @@ def main(argv=None) -> int:
         return 0
     if argv and argv[0] == "--average":  # --average RUN_DIR K: checkpoint averaging, judged on val loss
         out = average(Path(argv[1]), int(argv[2]))
-        OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / f"averaging-{Path(argv[1]).name}-{argv[2]}.json").write_text(json.dumps(out, indent=1))
+        atomic_write_json(OUT / f"averaging-{Path(argv[1]).name}-{argv[2]}.json", out, indent=1)
         print(json.dumps(out))
         return 0
     if argv and argv[0] == "--probe-checkpoint":  # --probe-checkpoint CKPT NAME [ROWS]: no training
@@ -117,8 +117,7 @@ def main(argv=None) -> int:
                "tokens_per_s": tokens / max(history["train_time_s"], 1e-9),
                "val_loss": config.get("val_loss") or (history.get("step_val") or [{}])[-1].get("val_loss"),
                "probe_rows": rows, "probe": probe(ckpt, rows, 2, checkpoint=ckpt)}
-        OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / f"{name}.json").write_text(json.dumps(row, indent=1))
+        atomic_write_json(OUT / f"{name}.json", row, indent=1)
         print(json.dumps({k: v for k, v in row.items() if k != "probe"}), file=sys.stderr)
         return 0
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -131,18 +130,20 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--probe-rows", type=int, default=100)
     args = p.parse_args(argv)
-    import train_mix
+    from codegen_lib.cli import main as codegen
 
     run_dir = ROOT / "runs" / f"abl-{args.name}"
-    train_argv = ["--out", str(run_dir), "--preset", args.preset, "--max-steps", str(args.max_steps),
-                  "--threads", str(args.threads), "--vocab-size", str(args.vocab_size),
+    train_argv = ["train", "--recipe", "mix", "--out", str(run_dir), "--preset", args.preset,
+                  "--max-steps", str(args.max_steps), "--threads", str(args.threads),
+                  "--vocab-size", str(args.vocab_size), "--cache", str(ROOT / "runs" / "data"),
                   "--set", "train.progress=false"]
     if args.train_preset:
         train_argv += ["--train-preset", args.train_preset]
     for s in args.set:
         train_argv += ["--set", s]
     t0 = time.time()
-    train_mix.main(train_argv)
+    if codegen(train_argv) != 0:
+        return 2
     history = json.loads((run_dir / "history.json").read_text())
     steps = history["steps"]
     tokens = sum(s["tokens"] for s in steps)
@@ -160,8 +161,7 @@ def main(argv=None) -> int:
         "probe": probe(run_dir, args.probe_rows, args.threads),
         "wall_s_total": round(time.time() - t0, 1),
     }
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{args.name}.json").write_text(json.dumps(row, indent=1))
+    atomic_write_json(OUT / f"{args.name}.json", row, indent=1)
     print(json.dumps({k: v for k, v in row.items() if k != "probe"}), file=sys.stderr)
     return 0
 

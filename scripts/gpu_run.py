@@ -110,7 +110,7 @@ def val_rows(rows: list[dict], recipe: dict, limit: int = 150) -> list[dict]:
 
 
 def denoise_rows(rows: list[dict], seed: int) -> list[dict]:
-    from codegen_lib.mix import denoising_rows
+    from codegen_lib.corpora.mix import denoising_rows
 
     code = [{"prompt": r["prompt"], "code": r["code"]} for r in rows if r["source"] == "code" and r["split"] == "train"]
     return denoising_rows(code, seed=seed)

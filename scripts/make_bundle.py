@@ -39,7 +39,7 @@ def detok(row: dict) -> str | None:
     code still in token format (``NEW_LINE``) goes through ``xlcost.detokenize``."""
     import ast
 
-    from codegen_lib.xlcost import detokenize
+    from codegen_lib.corpora.xlcost_tokens import detokenize
 
     code = row["code"]
     if row["source"] in ("xlcost", "gfg") and "NEW_LINE" in code:

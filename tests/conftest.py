@@ -15,11 +15,21 @@ for _var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
     os.environ[_var] = "1"
 
 
+def require_shared(path: Path, what: str = "real data") -> Path:
+    """``path`` (under ../shared/data) if it exists. Otherwise the test skips, or fails under ``CI=true``:
+    CI has the real data, so a missing copy there is a broken set-up, not a reason to skip."""
+    if not path.exists():
+        message = f"{what} not found at {path} (../shared/data is absent)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{message}; CI=true needs it")
+        pytest.skip(message)
+    return path
+
+
 @pytest.fixture(scope="session")
 def xlcost_dir() -> Path:
-    """The real XLCoST release files; tests that need them skip when ../shared is absent."""
-    if not (XLCOST_DIR / "pair_data_tok_full_desc" / "Python-desc").is_dir():
-        pytest.skip(f"real XLCoST files not found at {XLCOST_DIR} (../shared/data is absent)")
+    """The real XLCoST release files; tests that need them skip when ../shared is absent (fail in CI)."""
+    require_shared(XLCOST_DIR / "pair_data_tok_full_desc" / "Python-desc", "real XLCoST files")
     return XLCOST_DIR
 
 

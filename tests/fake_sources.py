@@ -92,7 +92,8 @@ def serve_shared(root: Path, raw: Path) -> None:
     """Lay out copies of ../shared/data/raw under ``root`` as every source publishes them."""
     import pyarrow as pa
 
-    from codegen_lib.real_corpora import CONALA_HUB, MBPP_HUB, mbpp_split
+    from codegen_lib.corpora.conala import CONALA_HUB
+    from codegen_lib.corpora.mbpp import MBPP_HUB, mbpp_split
 
     for target in datafetch.plan():
         if target.convert is None:

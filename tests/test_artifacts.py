@@ -16,8 +16,8 @@ def test_artifacts_fit_the_budget():
 
 
 def test_shipped_model_loads_in_fp16_form():
+    from codegen_lib.checkpoint import load_checkpoint
     from codegen_lib.decode import generate
-    from codegen_lib.train import load_checkpoint
 
     path = artifacts_dir() / SHIPPED_MODEL
     if not (path / "config.json").is_file():

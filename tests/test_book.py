@@ -127,6 +127,7 @@ def built_book(tmp_path_factory):
     return out / "_build"
 
 
+@pytest.mark.book
 def test_built_book_has_every_page(built_book):
     html = built_book / "html"
     assert (html / "index.html").is_file()
@@ -134,6 +135,7 @@ def test_built_book_has_every_page(built_book):
         assert (html / "book" / f"{nb.stem}.html").is_file(), nb.stem
 
 
+@pytest.mark.book
 def test_executed_notebooks_have_no_errors(built_book):
     executed = sorted((built_book / "jupyter_execute" / "book").glob("*.ipynb"))
     assert [p.stem for p in executed] == [p.stem for p in NOTEBOOKS]
@@ -163,6 +165,8 @@ def _run_chromium(args, tmp_path):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.book
+@pytest.mark.browser
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
 def test_page_renders_in_chromium(built_book, nb, tmp_path):
     """The DOM after JavaScript ran: the chapter loaded, holds its figures as images, and no traceback."""
@@ -193,6 +197,8 @@ def _distinct_colours(png_path):
     return len(np.unique(pixels, axis=0))
 
 
+@pytest.mark.book
+@pytest.mark.browser
 def test_attention_chapter_screenshot_is_not_blank(built_book, tmp_path):
     page = built_book / "html" / "book" / "04_attention.html"
     if not page.exists():
@@ -220,6 +226,8 @@ def _widget_state(nb_path):
             .get("application/vnd.jupyter.widget-state+json", {}).get("state", {}))
 
 
+@pytest.mark.book
+@pytest.mark.browser
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
 def test_page_renders_math_and_widgets_offline(built_book, nb, tmp_path):
     """With no network at all, equations are typeset (no raw TeX left) and saved widgets show their
@@ -244,6 +252,8 @@ def test_page_renders_math_and_widgets_offline(built_book, nb, tmp_path):
             assert re.search(r"<img[^>]+src=\"data:image/png", dom), f"{nb.stem}: widget image missing offline"
 
 
+@pytest.mark.book
+@pytest.mark.browser
 def test_results_table_is_a_real_table(built_book, tmp_path):
     """Chapter 09's results beside the report's: an HTML <table> holding the report's 15.09 BLEU."""
     page = built_book / "html" / "book" / "09_evaluation.html"
@@ -253,6 +263,8 @@ def test_results_table_is_a_real_table(built_book, tmp_path):
     assert "| ---" not in _visible_text(dom) and "|---" not in _visible_text(dom), "a pipe table left as text"
 
 
+@pytest.mark.book
+@pytest.mark.browser
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
 def test_no_markdown_heading_inside_a_code_cell(built_book, nb, tmp_path):
     """Sections are markdown (and so in the page's contents), never '# ## ...' comments in a code cell."""
@@ -292,6 +304,8 @@ document.getElementById('f').addEventListener('load', function () {
 </script></body></html>"""
 
 
+@pytest.mark.book
+@pytest.mark.browser
 @pytest.mark.parametrize("stem", ["04_attention", "10_attention_explorer"])
 def test_kernel_free_attention_view_responds_to_a_control(built_book, stem, tmp_path):
     """The attention view needs no kernel: changing its layer, direction or head redraws the heatmap."""
@@ -437,7 +451,7 @@ def test_tryit_view_writes_pytorch_greedy_output_offline(built_book, tmp_path):
     import warnings
     from urllib.parse import quote
 
-    from codegen_lib.cli import shipped_checkpoint
+    from codegen_lib.commands import shipped_checkpoint
     from codegen_lib.decode import generate
     from codegen_lib.onnx_export import torch_greedy_ids
     from codegen_lib.train import load_checkpoint

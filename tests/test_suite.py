@@ -70,12 +70,12 @@ def test_results_rows_goals_and_files(tmp_path, monkeypatch):
     from codegen_lib.suite import results_rows
 
     res = {
-        "mbpp_test": {"rows": 2, "metrics": {"pass@1": 0.5, "syntax_validity": 1.0}, "decoding": {},
+        "mbpp_test": {"rows": 2, "metrics": {"pass@1": 0.5, "solved": 1, "syntax_validity": 1.0}, "decoding": {},
                       "predictions": [{"prompt": "a", "reference": "r", "hypothesis": "h"}] * 2,
                       "statuses": ["pass", "fail"], "seconds": 1.0},
         "humaneval": {"rows": 1, "metrics": {"pass@1": 0.0, "solved": 0, "syntax_validity": 0.5}, "decoding": {},
                       "predictions": [], "statuses": ["fail"], "seconds": 1.0},
-        "conala_val": {"rows": 1, "metrics": {"conala_bleu": 16.0, "syntax_validity": 0.8}, "decoding": {},
+        "conala_val": {"rows": 1, "metrics": {"conala_bleu": 31.0, "syntax_validity": 0.8}, "decoding": {},
                        "predictions": [], "seconds": 1.0},
     }
     rows = results_rows(res)
@@ -84,12 +84,14 @@ def test_results_rows_goals_and_files(tmp_path, monkeypatch):
         r["eval_set"] = f"{r['dataset']}/{r['split']}"
     assert [r["eval_set"] for r in rows] == ["mbpp/test", "humaneval/test", "conala/validation"]
     g = {(x["eval_set"], x["metric"]): x["met"] for x in experiments.goals(rows)}
-    assert g[("mbpp/test", "pass@1")] is True and g[("humaneval/test", "solved")] is False
-    assert g[("conala/validation", "conala_bleu")] is True and g[("conala/validation", "syntax_validity")] is False
+    # issue 17's goals (experiments.GOALS)
+    assert g[("mbpp/test", "solved")] is True and g[("humaneval/test", "solved")] is False
+    assert g[("mbpp/test", "syntax_validity")] is True and g[("humaneval/test", "syntax_validity")] is False
+    assert g[("conala/validation", "conala_bleu")] is True and ("conala/validation", "syntax_validity") not in g
     paths = experiments.write_results_table(rows, tmp_path)
     import json
 
     body = json.loads(paths["json"].read_text())
     assert "predictions" not in body["results"][0] and body["mbpp_side_by_side"]["m"][0]["status"] == "pass"
     md = paths["markdown"].read_text()
-    assert "## Goals" in md and "side by side" in md and "| m | CoNaLa BLEU" in md
+    assert "## Goals" in md and "side by side" in md and "| m | CoNaLa validation BLEU" in md

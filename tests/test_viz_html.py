@@ -73,6 +73,7 @@ var o=document.createElement('pre');o.id='result';o.textContent=JSON.stringify(o
 </script>"""
 
 
+@pytest.mark.browser
 def test_view_redraws_in_headless_chromium_when_a_control_changes(tmp_path):
     chromium = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
                     None)

@@ -45,7 +45,7 @@ def test_live_loss_plot_updates_one_display_in_a_notebook(monkeypatch):
         def update(self, obj):
             shown.append(("update", obj))
 
-    monkeypatch.setattr(viz.training, "_in_notebook", lambda: True)
+    monkeypatch.setattr(viz.training, "in_notebook", lambda: True)
     monkeypatch.setattr(IPython.display, "display",
                         lambda obj, display_id=False: shown.append(("display", obj)) or Handle())
     cb = viz.LiveLossPlot(every=2, min_interval_s=0)
@@ -96,9 +96,10 @@ def test_plot_history_reads_the_trainer_format():
 
 
 def test_live_loss_plot_as_a_trainer_callback(tmp_path):
-    train_mod = pytest.importorskip("codegen_lib.train")
-    config_mod = pytest.importorskip("codegen_lib.config")
-    tok_mod = pytest.importorskip("codegen_lib.tokenizer")
+    from codegen_lib import config as config_mod
+    from codegen_lib import tokenizer as tok_mod
+    from codegen_lib import train as train_mod
+
     rows = [{"prompt": f"add {i} to x", "code": f"def f(x):\n    return x + {i}\n"} for i in range(16)]
     tok = tok_mod.train_tokenizer([r[k] for r in rows for k in ("prompt", "code")], vocab_size=300)
     mcfg = config_mod.ModelConfig.preset("tiny", src_vocab_size=tok.vocab_size, tgt_vocab_size=tok.vocab_size,

@@ -142,7 +142,7 @@ def test_js_tokenizer_matches_python_on_the_shipped_tokenizer(tmp_path):
     mjs = tryit.assets_dir() / "tokenizers" / "tokenizers.min.mjs"
     if not mjs.is_file():
         pytest.skip("scripts/fetch_assets.sh has not been run")
-    from codegen_lib.cli import shipped_checkpoint
+    from codegen_lib.commands import shipped_checkpoint
     from codegen_lib.tokenizer import load_tokenizer
 
     tok = load_tokenizer(shipped_checkpoint() / "tokenizer")
@@ -240,7 +240,7 @@ def test_view_outside_the_book_loads_the_model_from_the_kernel_server(tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if chromium is None or not (tryit.assets_dir() / "ort" / "ort.wasm.min.mjs").is_file():
         pytest.skip("needs Chromium and scripts/fetch_assets.sh's files")
-    from codegen_lib.cli import shipped_checkpoint
+    from codegen_lib.commands import shipped_checkpoint
     from codegen_lib.decode import generate
     from codegen_lib.train import load_checkpoint
 

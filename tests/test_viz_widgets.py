@@ -100,7 +100,8 @@ def test_positional_encoding_widget_redraws_with_new_d_model():
 
 
 def test_positional_encoding_widget_with_the_library_module():
-    positional = pytest.importorskip("codegen_lib.positional")
+    from codegen_lib import positional
+
     box = viz.positional_encoding_widget(d_model=16, positions=(0, 20))
     png_of(box.output)
     fig = viz.plot_positional_encoding(positional.PositionalEncoding(16, 20))

@@ -22,17 +22,17 @@ one ``(B, H, T_q, T_k)`` tensor per layer.
 from codegen_lib.viz._common import (
     ATTENTION_KINDS,
     SPECIAL_TOKENS,
-    _in_notebook,
-    _new_figure,
     figure_to_png,
+    in_notebook,
+    new_figure,
     pretty_token,
     show,
 )
 from codegen_lib.viz.architecture import architecture_labels, plot_architecture
 from codegen_lib.viz.attention import (
-    _normalise_attentions,
     attention_grid,
     explain_pairs,
+    normalise_attentions,
     plot_attention,
     plot_heads,
     plot_mask,
@@ -48,8 +48,8 @@ from codegen_lib.viz.html import (
     markdown_table,
     show_source,
 )
-from codegen_lib.viz.results import plot_results_vs_report, results_style, results_tables
 from codegen_lib.viz.positional import pe_dot_by_distance, plot_pe_similarity, plot_positional_encoding
+from codegen_lib.viz.results import plot_results_vs_report, results_style, results_tables
 from codegen_lib.viz.tokens import token_html, token_table
 from codegen_lib.viz.training import LiveLossPlot, history_series, plot_history
 from codegen_lib.viz.widgets import (
@@ -67,5 +67,5 @@ __all__ = [
     "plot_pe_similarity", "plot_positional_encoding", "positional_encoding_widget", "pretty_token",
     "plot_results_vs_report", "results_style", "results_tables",
     "select_attention", "show", "token_html", "token_table", "tokenizer_widget", "top_attended",
-    "_in_notebook", "_new_figure", "_normalise_attentions",
+    "in_notebook", "new_figure", "normalise_attentions",
 ]

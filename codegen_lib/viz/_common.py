@@ -22,19 +22,19 @@ ATTENTION_KINDS = ("encoder", "decoder", "cross")
 SPECIAL_TOKENS = {0: "<pad>", 1: "<bos>", 2: "<eos>", 3: "<unk>"}  # fixed ids, see DESIGN.md
 
 # Pastel colours for token chips (tokenizer widget); cycled by token position.
-_TOKEN_COLOURS = ("#fde2e4", "#e2ece9", "#dfe7fd", "#fff1c1", "#e8dff5", "#d7f2e3", "#fbe0c3", "#dbeefc")
+TOKEN_COLOURS = ("#fde2e4", "#e2ece9", "#dfe7fd", "#fff1c1", "#e8dff5", "#d7f2e3", "#fbe0c3", "#dbeefc")
 _WHITESPACE_MARKS = {"Ġ": "␣", "▁": "␣", " ": "␣", "Ċ": "↵", "\n": "↵", "ĉ": "⇥", "\t": "⇥", "č": "⏎", "\r": "⏎"}
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-def _new_figure(nrows: int = 1, ncols: int = 1, **kw) -> tuple[Figure, Any]:
+def new_figure(nrows: int = 1, ncols: int = 1, **kw) -> tuple[Figure, Any]:
     """``plt.subplots`` detached from pyplot: drawable and displayable, but never auto-shown or leaked."""
     fig, axes = plt.subplots(nrows, ncols, **kw)
     plt.close(fig)
     return fig, axes
 
 
-def _to_numpy(x: Any, name: str = "array") -> np.ndarray:
+def to_numpy(x: Any, name: str = "array") -> np.ndarray:
     """A tensor (any device, with or without grad), array or nested list -> float numpy array."""
     if hasattr(x, "detach"):  # torch.Tensor, without importing torch here
         x = x.detach().float().cpu().numpy()
@@ -44,7 +44,7 @@ def _to_numpy(x: Any, name: str = "array") -> np.ndarray:
         raise ValueError(f"{name} must be a tensor or array of numbers, got {type(x).__name__}") from err
 
 
-def _squeeze_to(arr: np.ndarray, ndim: int, name: str) -> np.ndarray:
+def squeeze_to(arr: np.ndarray, ndim: int, name: str) -> np.ndarray:
     """Drop leading size-1 axes (e.g. batch and head of a single example) until ``arr`` has ``ndim`` axes."""
     while arr.ndim > ndim and arr.shape[0] == 1:
         arr = arr[0]
@@ -54,14 +54,14 @@ def _squeeze_to(arr: np.ndarray, ndim: int, name: str) -> np.ndarray:
     return arr
 
 
-def _get(state: Any, name: str, default: Any = None) -> Any:
+def get_value(state: Any, name: str, default: Any = None) -> Any:
     """Read ``name`` from a dict-like or an object (trainer states come in both forms)."""
     if isinstance(state, Mapping):
         return state.get(name, default)
     return getattr(state, name, default)
 
 
-def _as_float(x: Any) -> float | None:
+def as_float(x: Any) -> float | None:
     if x is None:
         return None
     if hasattr(x, "item"):
@@ -75,7 +75,7 @@ def pretty_token(token: str) -> str:
     return "".join(_WHITESPACE_MARKS.get(ch, ch) for ch in str(token))
 
 
-def _labels(tokens: Sequence[str] | None, n: int, what: str, shape: tuple) -> list[str]:
+def tick_labels(tokens: Sequence[str] | None, n: int, what: str, shape: tuple) -> list[str]:
     if tokens is None:
         return [str(i) for i in range(n)]
     tokens = list(tokens)
@@ -85,7 +85,7 @@ def _labels(tokens: Sequence[str] | None, n: int, what: str, shape: tuple) -> li
     return [pretty_token(t) for t in tokens]
 
 
-def _tick_fontsize(n: int) -> float:
+def tick_fontsize(n: int) -> float:
     return float(max(4.0, min(10.0, 320.0 / max(n, 1))))
 
 
@@ -103,7 +103,7 @@ def _png_output(fig: Figure) -> dict:
             "data": {"image/png": b64, "text/plain": "<Figure>"}}
 
 
-def _set_output_figure(out, fig: Figure, extra_html: str | None = None) -> None:
+def set_output_figure(out, fig: Figure, extra_html: str | None = None) -> None:
     """Replace the contents of an ``ipywidgets.Output`` with ``fig`` (and optional HTML above it).
 
     Setting ``outputs`` directly (instead of ``with out: display(fig)``) works with and without a kernel and
@@ -117,7 +117,7 @@ def _set_output_figure(out, fig: Figure, extra_html: str | None = None) -> None:
     out.outputs = tuple(outputs)
 
 
-def _in_notebook() -> bool:
+def in_notebook() -> bool:
     """True inside a Jupyter kernel (where ``IPython.display`` reaches a frontend)."""
     try:
         from IPython import get_ipython
@@ -129,7 +129,7 @@ def _in_notebook() -> bool:
 
 def show(fig: Figure) -> None:
     """Display ``fig`` in a notebook (a no-op outside one). For cells that draw several figures."""
-    if _in_notebook():
+    if in_notebook():
         from IPython.display import display
 
         display(fig)

@@ -13,7 +13,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from codegen_lib.viz._common import _new_figure
+from codegen_lib.viz._common import new_figure
 
 # block colours, as in the Transformer paper's figure
 _COLOURS = {"attn": "#fcdcb4", "ffn": "#c2e5f7", "norm": "#f3f3c7", "embed": "#f8d0d8", "out": "#dcd0f0",
@@ -78,7 +78,7 @@ def plot_architecture(cfg: Any, *, title: str | None = None) -> Figure:
                                       (labels["ffn"], "ffn")])
     step, h, w = 0.62, 0.46, 3.3
     n_rows = len(dec) + 4 + (1 if cfg.norm_first else 0)
-    fig, ax = _new_figure(figsize=(9.2, 0.6 * n_rows + 1.2), constrained_layout=True)
+    fig, ax = new_figure(figsize=(9.2, 0.6 * n_rows + 1.2), constrained_layout=True)
     ax.set_xlim(-0.2, 9.2)
     ax.set_ylim(-0.8, n_rows * step + 0.5)
     ax.axis("off")

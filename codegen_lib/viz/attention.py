@@ -23,12 +23,12 @@ from matplotlib.patches import Patch
 from codegen_lib.viz._common import (
     ATTENTION_KINDS,
     SPECIAL_TOKENS,
-    _labels,
-    _new_figure,
-    _squeeze_to,
-    _tick_fontsize,
-    _to_numpy,
+    new_figure,
     pretty_token,
+    squeeze_to,
+    tick_fontsize,
+    tick_labels,
+    to_numpy,
 )
 
 
@@ -36,8 +36,8 @@ def _token_axes(ax, shape, xlabels, ylabels, xname: str, yname: str) -> None:
     """One tick per token on both axes of a (queries, keys) matrix, sized to fit, and the axis names."""
     ax.set_xticks(range(shape[1]))
     ax.set_yticks(range(shape[0]))
-    ax.set_xticklabels(xlabels, rotation=90, fontsize=_tick_fontsize(shape[1]), parse_math=False)
-    ax.set_yticklabels(ylabels, fontsize=_tick_fontsize(shape[0]), parse_math=False)
+    ax.set_xticklabels(xlabels, rotation=90, fontsize=tick_fontsize(shape[1]), parse_math=False)
+    ax.set_yticklabels(ylabels, fontsize=tick_fontsize(shape[0]), parse_math=False)
     ax.set_xlabel(xname)
     ax.set_ylabel(yname)
 
@@ -55,13 +55,13 @@ def plot_attention(weights: Any, query_tokens: Sequence[str] | None = None,
         annotate: write each weight in its cell (default: when both sides have at most 10 tokens).
     Raises ValueError when the token counts do not match the weights' shape.
     """
-    w = _squeeze_to(_to_numpy(weights, "weights"), 2, "weights")  # (T_q, T_k)
-    ylabels = _labels(query_tokens, w.shape[0], "query_tokens", w.shape)
-    xlabels = _labels(key_tokens, w.shape[1], "key_tokens", w.shape)
+    w = squeeze_to(to_numpy(weights, "weights"), 2, "weights")  # (T_q, T_k)
+    ylabels = tick_labels(query_tokens, w.shape[0], "query_tokens", w.shape)
+    xlabels = tick_labels(key_tokens, w.shape[1], "key_tokens", w.shape)
     if ax is None:
         width = float(np.clip(0.3 * w.shape[1] + 2.5, 4, 14))
         height = float(np.clip(0.3 * w.shape[0] + 1.5, 3, 14))
-        fig, ax = _new_figure(figsize=(width, height), constrained_layout=True)
+        fig, ax = new_figure(figsize=(width, height), constrained_layout=True)
     else:
         fig = ax.figure
     im = ax.imshow(w, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
@@ -90,7 +90,7 @@ def plot_mask(mask: Any, query_tokens: Sequence[str] | None = None, key_tokens: 
             picks the batch row). A single row (padding mask) is repeated for every query: ``len(query_tokens)``
             rows, or S rows when no query tokens are given.
     """
-    arr = _to_numpy(mask, "mask")
+    arr = to_numpy(mask, "mask")
     if arr.ndim == 4:
         if not 0 <= example < arr.shape[0]:
             raise ValueError(f"example {example} out of range for a batch of {arr.shape[0]}")
@@ -105,11 +105,11 @@ def plot_mask(mask: Any, query_tokens: Sequence[str] | None = None, key_tokens: 
     if arr.ndim != 2:
         raise ValueError(f"mask must be (T_q, T_k), (B, 1, T, T) or (B, 1, 1, S); got shape {np.shape(mask)}")
     arr = (arr != 0).astype(int)  # (T_q, T_k) 1 = may attend
-    ylabels = _labels(query_tokens, arr.shape[0], "query_tokens", arr.shape)
-    xlabels = _labels(key_tokens, arr.shape[1], "key_tokens", arr.shape)
+    ylabels = tick_labels(query_tokens, arr.shape[0], "query_tokens", arr.shape)
+    xlabels = tick_labels(key_tokens, arr.shape[1], "key_tokens", arr.shape)
     if ax is None:
         size = float(np.clip(0.3 * max(arr.shape) + 2, 3.5, 12))
-        fig, ax = _new_figure(figsize=(size + 1.5, size), constrained_layout=True)
+        fig, ax = new_figure(figsize=(size + 1.5, size), constrained_layout=True)
     else:
         fig = ax.figure
     blocked, allowed = "#d9d9d9", "#2b8cbe"
@@ -135,7 +135,7 @@ def plot_heads(weights: Any, query_tokens: Sequence[str] | None = None, key_toke
         weights: (H, T_q, T_k), or one layer's (B, H, T_q, T_k) (``example`` picks the batch row).
     Returns a Figure with exactly H axes (shared colour scale 0..max).
     """
-    w = _to_numpy(weights, "weights")
+    w = to_numpy(weights, "weights")
     if w.ndim == 4:
         if not 0 <= example < w.shape[0]:
             raise ValueError(f"example {example} out of range for a batch of {w.shape[0]}")
@@ -143,12 +143,12 @@ def plot_heads(weights: Any, query_tokens: Sequence[str] | None = None, key_toke
     if w.ndim != 3:
         raise ValueError(f"weights must be (H, T_q, T_k) or (B, H, T_q, T_k), got shape {w.shape}")
     n_heads = w.shape[0]
-    ylabels = _labels(query_tokens, w.shape[1], "query_tokens", w.shape)
-    xlabels = _labels(key_tokens, w.shape[2], "key_tokens", w.shape)
+    ylabels = tick_labels(query_tokens, w.shape[1], "query_tokens", w.shape)
+    xlabels = tick_labels(key_tokens, w.shape[2], "key_tokens", w.shape)
     ncols = max(1, min(ncols, n_heads))
     nrows = math.ceil(n_heads / ncols)
     cell = float(np.clip(0.18 * max(w.shape[1:]) + 1.5, 2.2, 6))
-    fig, axes = _new_figure(nrows, ncols, figsize=(cell * ncols + 0.5, cell * nrows + 0.5), squeeze=False,
+    fig, axes = new_figure(nrows, ncols, figsize=(cell * ncols + 0.5, cell * nrows + 0.5), squeeze=False,
                             constrained_layout=True)
     vmax = float(w.max()) if w.size else 1.0
     flat = axes.ravel()
@@ -166,7 +166,7 @@ def plot_heads(weights: Any, query_tokens: Sequence[str] | None = None, key_toke
 
 def _grid_ticks(ax, xlabels: list[str], ylabels: list[str], *, first_col: bool, last_row: bool) -> None:
     """Token labels only on the outer panels of a grid (rows: first column, columns: last row)."""
-    fs = min(_tick_fontsize(len(xlabels)), _tick_fontsize(len(ylabels)), 8.0)
+    fs = min(tick_fontsize(len(xlabels)), tick_fontsize(len(ylabels)), 8.0)
     if last_row:
         ax.set_xticks(range(len(xlabels)))
         ax.set_xticklabels(xlabels, rotation=90, fontsize=fs, parse_math=False)
@@ -180,7 +180,7 @@ def _grid_ticks(ax, xlabels: list[str], ylabels: list[str], *, first_col: bool, 
 
 
 # Attention sets: {"encoder": [L x (B, H, T_q, T_k)], ...} -> numpy, with per-kind token pairs.
-def _normalise_attentions(attentions: Any) -> dict[str, list[np.ndarray]]:
+def normalise_attentions(attentions: Any) -> dict[str, list[np.ndarray]]:
     if not isinstance(attentions, Mapping):
         raise ValueError("attentions must be a dict {'encoder': [...], 'decoder': [...], 'cross': [...]} "
                          f"(as returned by forward(..., return_attention=True)), got {type(attentions).__name__}")
@@ -194,7 +194,7 @@ def _normalise_attentions(attentions: Any) -> dict[str, list[np.ndarray]]:
             continue
         arrays = []
         for i, t in enumerate(layers):
-            a = _to_numpy(t, f"attentions[{kind!r}][{i}]")
+            a = to_numpy(t, f"attentions[{kind!r}][{i}]")
             if a.ndim == 3:
                 a = a[None]  # (H, T_q, T_k) -> (1, H, T_q, T_k)
             if a.ndim != 4:
@@ -206,14 +206,14 @@ def _normalise_attentions(attentions: Any) -> dict[str, list[np.ndarray]]:
     return out
 
 
-def _is_nested(tokens: Any) -> bool:
+def is_nested(tokens: Any) -> bool:
     return tokens is not None and len(tokens) > 0 and not isinstance(tokens[0], str)
 
 
 def _example_tokens(tokens: Any, example: int, length: int, what: str) -> list[str]:
     """Tokens for one batch row. A flat list must match ``length`` exactly; per-example lists (padded batch)
     may be shorter: the weights are then cropped to the real tokens."""
-    if _is_nested(tokens):
+    if is_nested(tokens):
         if example >= len(tokens):
             raise ValueError(f"{what} has {len(tokens)} examples but example {example} was requested")
         toks = list(tokens[example])
@@ -245,7 +245,7 @@ def select_attention(attentions: Any, src_tokens: Sequence, tgt_tokens: Sequence
     or one list per example for a padded batch. Raises ValueError on a bad kind/layer/head/example or a token
     count that does not fit the weights.
     """
-    att = _normalise_attentions(attentions)
+    att = normalise_attentions(attentions)
     if kind not in att:
         raise ValueError(f"kind {kind!r} not available; choose from {list(att)}")
     layers = att[kind]
@@ -266,7 +266,7 @@ def select_attention(attentions: Any, src_tokens: Sequence, tgt_tokens: Sequence
     return w[: len(q_toks), : len(k_toks)], q_toks, k_toks
 
 
-def _kind_title(kind: str) -> str:
+def kind_title(kind: str) -> str:
     return {"encoder": "encoder self-attention (src → src)", "decoder": "decoder self-attention (tgt → tgt)",
             "cross": "cross-attention (code → prompt)"}[kind]
 
@@ -279,7 +279,7 @@ def attention_grid(attentions: Any, src_tokens: Sequence, tgt_tokens: Sequence, 
 
     Returns a Figure with ``len(layers) * len(heads)`` axes.
     """
-    att = _normalise_attentions(attentions)
+    att = normalise_attentions(attentions)
     if kind not in att:
         raise ValueError(f"kind {kind!r} not available; choose from {list(att)}")
     n_layers, n_heads = len(att[kind]), att[kind][0].shape[1]
@@ -295,7 +295,7 @@ def attention_grid(attentions: Any, src_tokens: Sequence, tgt_tokens: Sequence, 
     _, q_toks, k_toks = mats[layers[0], heads[0]]
     q_labels, k_labels = [pretty_token(t) for t in q_toks], [pretty_token(t) for t in k_toks]
     cell = float(np.clip(0.16 * max(len(q_toks), len(k_toks)) + 1.4, 2.0, 5))
-    fig, axes = _new_figure(len(layers), len(heads), figsize=(cell * len(heads) + 0.6, cell * len(layers) + 0.6),
+    fig, axes = new_figure(len(layers), len(heads), figsize=(cell * len(heads) + 0.6, cell * len(layers) + 0.6),
                             squeeze=False, constrained_layout=True)
     vmax = max(float(m[0].max()) for m in mats.values())
     for r, layer in enumerate(layers):
@@ -305,7 +305,7 @@ def attention_grid(attentions: Any, src_tokens: Sequence, tgt_tokens: Sequence, 
                       interpolation="nearest")
             ax.set_title(f"layer {layer}, head {head}", fontsize=8)
             _grid_ticks(ax, k_labels, q_labels, first_col=c == 0, last_row=r == len(layers) - 1)
-    fig.suptitle(title or _kind_title(kind))
+    fig.suptitle(title or kind_title(kind))
     return fig
 
 
@@ -319,7 +319,7 @@ def top_attended(cross_weights: Any, src_tokens: Sequence[str], tgt_tokens: Sequ
     Tokens in the table show their whitespace (:func:`pretty_token`). Returns a DataFrame with columns ``position``, ``code_token`` and, for i = 1..k, ``prompt_token_i``,
     ``prompt_position_i``, ``weight_i``.
     """
-    w = _to_numpy(cross_weights, "cross_weights")
+    w = to_numpy(cross_weights, "cross_weights")
     while w.ndim > 3 and w.shape[0] == 1:
         w = w[0]
     if w.ndim == 3:
@@ -328,8 +328,8 @@ def top_attended(cross_weights: Any, src_tokens: Sequence[str], tgt_tokens: Sequ
         raise ValueError(f"cross_weights must be (T, S) or (H, T, S), got shape {w.shape}")
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    _labels(tgt_tokens, w.shape[0], "tgt_tokens", w.shape)  # validates counts
-    _labels(src_tokens, w.shape[1], "src_tokens", w.shape)
+    tick_labels(tgt_tokens, w.shape[0], "tgt_tokens", w.shape)  # validates counts
+    tick_labels(src_tokens, w.shape[1], "src_tokens", w.shape)
     k = min(k, w.shape[1])
     order = np.argsort(-w, axis=1, kind="stable")[:, :k]  # (T, k) indices of the largest weights
     data: dict[str, list] = {"position": list(range(w.shape[0])), "code_token": [pretty_token(t) for t in tgt_tokens]}
@@ -407,7 +407,7 @@ def explain_pairs(model: Any, tokenizer: Any, prompts: Sequence[str], codes: Seq
             with torch.no_grad():
                 _, att = model(src, tgt, return_attention=True)
             src_label, tgt_label = _token_labeller(tokenizer, prompt), _token_labeller(tokenizer, code)
-            results.append({"prompt": prompt, "code": code, "attentions": _normalise_attentions(att),
+            results.append({"prompt": prompt, "code": code, "attentions": normalise_attentions(att),
                             "src_tokens": [src_label(i) for i in src_ids],
                             "tgt_tokens": [tgt_label(i) for i in tgt_ids]})
     finally:

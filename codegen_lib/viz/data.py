@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from codegen_lib.viz._common import (
-    _new_figure,
+    new_figure,
 )
 
 
@@ -110,7 +110,7 @@ def plot_length_distributions(
     long = pd.concat(rows, ignore_index=True)
     n_groups = long[group].nunique()
 
-    fig, axes = _new_figure(len(units), len(columns), figsize=(4.6 * len(columns), 3.2 * len(units)),
+    fig, axes = new_figure(len(units), len(columns), figsize=(4.6 * len(columns), 3.2 * len(units)),
                             squeeze=False, constrained_layout=True)
     for i, unit in enumerate(units):
         limit_spec = max_chars if unit == "chars" else max_tokens

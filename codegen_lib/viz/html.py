@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from codegen_lib.viz._common import ATTENTION_KINDS, pretty_token
-from codegen_lib.viz.attention import _is_nested, _normalise_attentions, select_attention
+from codegen_lib.viz.attention import is_nested, normalise_attentions, select_attention
 
 _KIND_LABELS = {"encoder": "encoder self-attention (prompt → prompt)",
                 "decoder": "decoder self-attention (code → code)",
@@ -63,10 +63,10 @@ def _examples_from(attentions: Any, src_tokens: Any, tgt_tokens: Any, labels: Se
                       f"<b>prompt:</b> {html.escape(p.get('prompt', ''))}"
                       + (f"<pre class='cg-code'>{html.escape(p['code'])}</pre>" if p.get("code") else ""))
             label = labels[i] if labels else _short(p.get("prompt", f"example {i}"))
-            out.append(_crop_one(_normalise_attentions(p["attentions"]), p["src_tokens"], p["tgt_tokens"],
+            out.append(_crop_one(normalise_attentions(p["attentions"]), p["src_tokens"], p["tgt_tokens"],
                                  0, label, header))
         return out
-    att = _normalise_attentions(attentions)
+    att = normalise_attentions(attentions)
     batch = next(iter(att.values()))[0].shape[0]
     labels = list(labels) if labels is not None else [f"example {b}" for b in range(batch)]
     if len(labels) != batch:
@@ -81,8 +81,8 @@ def _crop_one(att: dict[str, list[np.ndarray]], src_tokens: Any, tgt_tokens: Any
     for kind, layers in att.items():
         _, q, k = select_attention(att, src_tokens, tgt_tokens, kind=kind, layer=0, head=0, example=b)
         one[kind] = [a[b: b + 1, :, : len(q), : len(k)] for a in layers]  # (1, H, T_q, T_k) without padding
-    src = list(src_tokens[b]) if _is_nested(src_tokens) else list(src_tokens)
-    tgt = list(tgt_tokens[b]) if _is_nested(tgt_tokens) else list(tgt_tokens)
+    src = list(src_tokens[b]) if is_nested(src_tokens) else list(src_tokens)
+    tgt = list(tgt_tokens[b]) if is_nested(tgt_tokens) else list(tgt_tokens)
     n_src = one["encoder"][0].shape[-1] if "encoder" in one else one.get("cross", [np.zeros((1, 1, 1, len(src)))])[0].shape[-1]
     n_tgt = one["decoder"][0].shape[-1] if "decoder" in one else one.get("cross", [np.zeros((1, 1, len(tgt), 1))])[0].shape[-2]
     return _example_record(one, src[:n_src], tgt[:n_tgt], label, header)
@@ -129,10 +129,10 @@ class AttentionView:
 
     def save(self, path) -> None:
         """Write a stand-alone HTML page holding only this view."""
-        from pathlib import Path
+        from codegen_lib.io import atomic_write_text
 
-        Path(path).write_text(f"<!doctype html><html><head><meta charset='utf-8'></head><body>{self.html}"
-                              "</body></html>", encoding="utf-8")
+        atomic_write_text(path, f"<!doctype html><html><head><meta charset='utf-8'></head><body>{self.html}"
+                          "</body></html>")
 
 
 def attention_view(attentions: Any, src_tokens: Any = None, tgt_tokens: Any = None, *,

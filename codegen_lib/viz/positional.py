@@ -9,9 +9,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from codegen_lib.viz._common import (
-    _new_figure,
-    _squeeze_to,
-    _to_numpy,
+    new_figure,
+    squeeze_to,
+    to_numpy,
 )
 
 
@@ -19,7 +19,7 @@ def _pe_matrix(pe: Any) -> np.ndarray:
     """A PositionalEncoding module (buffer ``pe`` (1, L, D)), a tensor (1, L, D) or (L, D) -> (L, D)."""
     if hasattr(pe, "pe") and not isinstance(pe, np.ndarray):
         pe = pe.pe
-    return _squeeze_to(_to_numpy(pe, "pe"), 2, "pe")
+    return squeeze_to(to_numpy(pe, "pe"), 2, "pe")
 
 
 def plot_positional_encoding(pe: Any, max_pos: int | None = None, *, min_pos: int = 0, ax=None,
@@ -37,7 +37,7 @@ def plot_positional_encoding(pe: Any, max_pos: int | None = None, *, min_pos: in
                          f"got min_pos={min_pos}, max_pos={max_pos}")
     mat = mat[min_pos:max_pos]  # (P, D)
     if ax is None:
-        fig, ax = _new_figure(figsize=(7, 4.2), constrained_layout=True)
+        fig, ax = new_figure(figsize=(7, 4.2), constrained_layout=True)
     else:
         fig = ax.figure
     im = ax.imshow(mat, aspect="auto", cmap=cmap, vmin=-1, vmax=1, interpolation="nearest",
@@ -74,7 +74,7 @@ def plot_pe_similarity(pe: Any, ref_positions: Iterable[int] = (0, 16, 32), max_
     if max_offset is None:
         max_offset = mat.shape[0] - 1 - max(ref_positions)
     curves = pe_dot_by_distance(mat, ref_positions, max_offset)
-    fig, (ax_m, ax_c) = _new_figure(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, (ax_m, ax_c) = new_figure(1, 2, figsize=(11, 4.2), constrained_layout=True)
     sim = mat @ mat.T  # (L, D) @ (D, L) -> (L, L)
     im = ax_m.imshow(sim, cmap="viridis", interpolation="nearest")
     ax_m.set_title("PE · PEᵀ (dot products of all position pairs)")

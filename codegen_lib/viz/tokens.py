@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from codegen_lib.viz._common import (
-    _TOKEN_COLOURS,
+    TOKEN_COLOURS,
     pretty_token,
 )
 
@@ -36,7 +36,7 @@ def token_html(tokenizer: Any, text: str) -> str:
     table = token_table(tokenizer, text)
     chips = []
     for pos, shown, tok_id in zip(table["position"], table["shown"], table["id"]):
-        colour = _TOKEN_COLOURS[pos % len(_TOKEN_COLOURS)]
+        colour = TOKEN_COLOURS[pos % len(TOKEN_COLOURS)]
         chips.append(
             f'<span title="position {pos}, id {tok_id}" style="display:inline-block;background:{colour};'
             'border-radius:4px;margin:2px;padding:1px 4px;text-align:center;font-family:monospace">'

@@ -13,10 +13,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from codegen_lib.viz._common import (
-    _as_float,
-    _get,
-    _in_notebook,
-    _new_figure,
+    as_float,
+    get_value,
+    in_notebook,
+    new_figure,
 )
 
 
@@ -52,12 +52,12 @@ class LiveLossPlot:
 
     # -- callback protocol
     def on_step_end(self, state: Any) -> None:
-        loss = _as_float(_get(state, "loss"))
-        step = _get(state, "step")
+        loss = as_float(get_value(state, "loss"))
+        step = get_value(state, "step")
         if loss is not None:
             self.steps.append(int(step) if step is not None else len(self.steps) + 1)
             self.losses.append(loss)
-            self.lrs.append(_as_float(_get(state, "lr")))
+            self.lrs.append(as_float(get_value(state, "lr")))
         self._record_val(state)
         if self.steps and self.steps[-1] % self.every == 0:
             self._draw()
@@ -71,19 +71,19 @@ class LiveLossPlot:
         self._draw(force=True)
 
     def _record_val(self, state: Any) -> None:
-        val = _as_float(_get(state, "val_loss"))
-        step = _get(state, "step")
-        hist = _get(state, "history")
+        val = as_float(get_value(state, "val_loss"))
+        step = get_value(state, "step")
+        hist = get_value(state, "history")
         if val is None and isinstance(hist, Mapping) and hist.get("step_val"):
             last = hist["step_val"][-1]  # codegen_lib.train logs mid-epoch evaluations (eval_every) there
             if isinstance(last, Mapping) and last.get("step") == step:
-                val = _as_float(last.get("val_loss"))
+                val = as_float(last.get("val_loss"))
         if val is None or (isinstance(val, float) and math.isnan(val)):
             return
         step = int(step) if step is not None else (self.steps[-1] if self.steps else 0)
         if self.val_steps and self.val_steps[-1] == step and self.val_losses[-1] == val:
             return  # the same evaluation reported again (e.g. step end, then epoch end)
-        epoch = _get(state, "epoch")
+        epoch = get_value(state, "epoch")
         self.val_steps.append(step)
         self.val_losses.append(val)
         self.val_epochs.append(int(epoch) if epoch is not None else None)
@@ -100,7 +100,7 @@ class LiveLossPlot:
         return plot_history(self.history(), labels=(self.title,), smooth=self.smooth)
 
     def _draw(self, force: bool = False) -> None:
-        if not _in_notebook() or not self.steps:
+        if not in_notebook() or not self.steps:
             return
         now = time.monotonic()
         if not force and now - self._last_draw < self.min_interval_s:
@@ -233,7 +233,7 @@ def plot_history(history: Any, other: Any = None, labels: Sequence[str] = ("this
     """
     histories = [history] + ([other] if other is not None else [])
     series = [history_series(h) for h in histories]
-    fig, axes = _new_figure(1, len(series), figsize=(6 * len(series), 3.8), squeeze=False,
+    fig, axes = new_figure(1, len(series), figsize=(6 * len(series), 3.8), squeeze=False,
                             constrained_layout=True)
     for i, (ax, s) in enumerate(zip(axes[0], series)):
         if smooth > 0:

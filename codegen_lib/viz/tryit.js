@@ -8,7 +8,7 @@ if (typeof window !== 'undefined') window.cgTryItShared = cgTryItShared;
 // cgSlots (slot canonicalization and restore) comes from slots.js, which the page carries before this.
 
 // ------------------------------------------------------------------ decoding (decode.py's rules)
-function cgBannedNgram(seq, n) {  // decode._banned_ngram_tokens
+function cgBannedNgram(seq, n) {  // decode.banned_ngram_tokens
   if (n <= 0 || seq.length < n - 1) return [];
   var prefix = seq.slice(seq.length - (n - 1)), out = [];
   for (var i = 0; i + n - 1 < seq.length; i++) {

@@ -59,12 +59,12 @@ def ensure_assets(checkpoint: str | os.PathLike | None = None, *, fetch: bool = 
         subprocess.run(["bash", str(_REPO / "scripts" / "fetch_assets.sh")], check=True,
                        stdout=subprocess.DEVNULL)
     if checkpoint is None:
-        from codegen_lib.cli import shipped_checkpoint
+        from codegen_lib.commands import shipped_checkpoint
 
         checkpoint = shipped_checkpoint()
-    from codegen_lib.train import _resolve
+    from codegen_lib.checkpoint import resolve_checkpoint
 
-    checkpoint = _resolve(checkpoint)  # a run directory -> its best/ checkpoint
+    checkpoint = resolve_checkpoint(checkpoint)  # a run directory -> its best/ checkpoint
     manifest = root / "model" / MANIFEST
     if (not manifest.is_file()
             or json.loads(manifest.read_text()).get("checkpoint_sha256") != checkpoint_sha256(checkpoint)):

@@ -21,13 +21,13 @@ import numpy as np
 
 from codegen_lib.viz._common import (
     ATTENTION_KINDS,
-    _set_output_figure,
+    set_output_figure,
 )
 from codegen_lib.viz.attention import (
-    _is_nested,
-    _kind_title,
-    _normalise_attentions,
     explain_pairs,
+    is_nested,
+    kind_title,
+    normalise_attentions,
     plot_attention,
     select_attention,
 )
@@ -84,7 +84,7 @@ def positional_encoding_widget(d_model: int = 64, positions: tuple[int, int] = (
         lo, hi = pos_slider.value
         hi = max(hi, lo + 1)
         fig = plot_positional_encoding(factory(d_slider.value, hi), max_pos=hi, min_pos=lo)
-        _set_output_figure(out, fig)
+        set_output_figure(out, fig)
 
     d_slider.observe(_redraw, names="value")
     pos_slider.observe(_redraw, names="value")
@@ -153,8 +153,8 @@ class _AttentionView:
             return
         w, q, k = self.current()
         head = "mean of heads" if self.head.value == -1 else f"head {self.head.value}"
-        fig = plot_attention(w, q, k, title=f"{_kind_title(self.kind.value)}, layer {self.layer.value}, {head}")
-        _set_output_figure(self.output, fig, self.header(self.example.value) if self.header else None)
+        fig = plot_attention(w, q, k, title=f"{kind_title(self.kind.value)}, layer {self.layer.value}, {head}")
+        set_output_figure(self.output, fig, self.header(self.example.value) if self.header else None)
 
 
 def _split_examples(att: dict[str, list[np.ndarray]], src_tokens: Sequence, tgt_tokens: Sequence
@@ -169,8 +169,8 @@ def _split_examples(att: dict[str, list[np.ndarray]], src_tokens: Sequence, tgt_
             w, q, k = select_attention(att, src_tokens, tgt_tokens, kind=kind, layer=0, head=0, example=b)
             n_q, n_k = len(q), len(k)
             one[kind] = [a[b : b + 1, :, :n_q, :n_k] for a in layers]  # (1, H, T_q, T_k) without padding
-        src = list(src_tokens[b]) if _is_nested(src_tokens) else list(src_tokens)
-        tgt = list(tgt_tokens[b]) if _is_nested(tgt_tokens) else list(tgt_tokens)
+        src = list(src_tokens[b]) if is_nested(src_tokens) else list(src_tokens)
+        tgt = list(tgt_tokens[b]) if is_nested(tgt_tokens) else list(tgt_tokens)
         examples.append((one, src, tgt))
     return examples
 
@@ -186,7 +186,7 @@ def attention_widget(attentions: Any, src_tokens: Sequence, tgt_tokens: Sequence
     Returns an ``ipywidgets.VBox`` (``.view`` has the dropdowns and ``.output``); the first heatmap is drawn
     eagerly, so the saved page shows it.
     """
-    examples = _split_examples(_normalise_attentions(attentions), src_tokens, tgt_tokens)
+    examples = _split_examples(normalise_attentions(attentions), src_tokens, tgt_tokens)
     batch = len(examples)
     labels = list(example_labels) if example_labels is not None else [f"example {b}" for b in range(batch)]
     if len(labels) != batch:

@@ -26,9 +26,19 @@ import logging
 import random
 from pathlib import Path
 
+from codegen_lib.corpora import code, conala, django, gfg, mbpp, tasks, xlcost
+from codegen_lib.corpora.rows import MalformedRowReport
+
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_WEIGHTS", "SOURCE_DIRS", "weighted", "build_mix"]
+__all__ = ["NAME", "SPLITS", "OPTIONS", "DEFAULT_WEIGHTS", "SOURCE_DIRS", "weighted", "build_mix",
+           "denoising_rows", "load"]
+
+NAME = "mix"
+SPLITS = ("train", "validation")  # plus validation_<source> / test_<source> for every held-out split
+OPTIONS: tuple[str, ...] = ()
+SOURCES = {"code": code, "conala": conala, "django": django, "gfg": gfg, "mbpp": mbpp, "tasks": tasks,
+           "xlcost": xlcost}
 
 # Repetitions of each source's training split in the mixture (chosen by the ablations in
 # artifacts/ablations.md; short-target sources are cheap to repeat).
@@ -61,8 +71,6 @@ def build_mix(
     """Build the mixture: ``(DatasetDict, MalformedRowReport)``; see the module docstring."""
     from datasets import Dataset, DatasetDict, Features, Value
 
-    from codegen_lib.data import MalformedRowReport, load_corpus
-
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
     unknown = set(w) - set(DEFAULT_WEIGHTS)
     if unknown:
@@ -82,7 +90,10 @@ def build_mix(
         kw = {"data_dir": root if src == "code" else sub} if src != "tasks" else {}
         if src == "xlcost":
             kw["splits"] = ("validation", "test")
-        dd, rep = load_corpus(src, seed=seed, return_report=True, **kw)
+        rep = MalformedRowReport(corpus=src)
+        dd = SOURCES[src].load(seed=seed, report=rep, **kw)
+        if rep.dropped:
+            log.warning("load_corpus(%r) dropped malformed rows: %s", src, rep.summary())
         report.merge(rep)
         report.notes.update({f"{src}:{k}": v for k, v in rep.notes.items() if not isinstance(v, (list, dict))})
         if src == "code":
@@ -143,3 +154,11 @@ def denoising_rows(rows: list[dict], seed: int = 0, mask_rate: float = 0.15, mea
         out.append({**row, "prompt": "".join(noisy), "source": row["source"] + "-denoise",
                     "id": row["id"] + ":denoise"})
     return out
+
+
+def load(data_dir=None, *, seed: int = 0, report: MalformedRowReport):
+    """The mixture as a DatasetDict (see the module docstring); the sources' reports merge into ``report``."""
+    dd, rep = build_mix(data_dir=data_dir, seed=seed)
+    report.merge(rep)
+    report.notes.update(rep.notes)
+    return dd

@@ -16,7 +16,7 @@ How it is built (every count is in the returned stats):
 * **Files.** A distribution's own ``*.py`` files (from its installed RECORD), minus tests and vendored code
   (``tests``, ``test``, ``testing``, ``_vendor``, ``vendor``, ``vendored``, ``externals``, ``third_party``),
   whose licence may differ from the package's.
-* **Functions.** As in :mod:`codegen_lib.stdlib_corpus` (same extraction, from pre-split lines): the first
+* **Functions.** As in :mod:`codegen_lib.corpora.stdlib` (same extraction, from pre-split lines): the first
   docstring paragraph is the prompt, the definition without its docstring is the code, 3-40 lines.
 * **Cleaning.** Exact duplicates by *normalized body* (comments and whitespace removed, the function's
   own name replaced) are dropped, keeping the first in a sorted walk; at most ``max_per_module`` functions
@@ -48,14 +48,16 @@ import tokenize
 from collections import Counter
 from pathlib import Path
 
-from codegen_lib.stdlib_corpus import (
+from codegen_lib.corpora.rows import MalformedRowReport, to_dataset_dict_with_tests
+from codegen_lib.corpora.stdlib import (
     ExtractionStats,
-    _decode,
-    _functions,
-    _pair,
+    decode_source,
+    function_pair,
+    iter_functions,
     iter_stdlib_files,
     stdlib_dir,
 )
+from codegen_lib.io import cached_json, default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,9 @@ __all__ = [
     "default_eval_sets",
 ]
 
-SOURCE = "code"
+NAME = SOURCE = "code"
+SPLITS = ("train", "validation", "test")
+OPTIONS = ("code_packages",)
 CACHE_VERSION = 2  # 2: licence rule fixed (SPDX WITH exceptions)
 COLUMNS = ("prompt", "code", "source", "id", "tests", "entry_point", "package", "version", "license")
 SKIP_PARTS = frozenset(
@@ -159,7 +163,7 @@ def environment_fingerprint() -> tuple[list[str], str]:
 
 def dist_files(dist) -> list[tuple[str, Path]]:
     """``(module name, path)`` of a distribution's own ``.py`` files, without tests and vendored code (also
-    read by :mod:`codegen_lib.doctest_corpus`)."""
+    read by :mod:`codegen_lib.corpora.doctest`)."""
     out = []
     for f in dist.files or []:
         parts = Path(str(f)).parts
@@ -191,16 +195,16 @@ def normalized_body(code: str) -> str:
 
 def _extract_file(module, path, stats, min_lines, max_lines) -> list[dict]:
     try:
-        text = _decode(path.read_bytes())
+        text = decode_source(path.read_bytes())
         tree = ast.parse(text)
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError, LookupError, RecursionError):
         stats.files_unparsable += 1
         return []
     lines = text.splitlines(keepends=True)
     rows = []
-    for qualname, node in _functions(tree.body):
+    for qualname, node in iter_functions(tree.body):
         stats.functions_seen += 1
-        row = _pair(module, qualname, node, lines, stats, min_lines, max_lines, 12, 400)
+        row = function_pair(module, qualname, node, lines, stats, min_lines, max_lines, 12, 400)
         if row is not None:
             rows.append(row)
     return rows
@@ -277,7 +281,7 @@ def default_eval_sets(data_dir: str | Path | None = None) -> dict[str, tuple[lis
         sets["conala"] = ([r.get("rewritten_intent") or r["intent"] for r in recs], [r["snippet"] for r in recs])
     xl = root / "xlcost"
     if (xl / "pair_data_tok_full_desc").is_dir():
-        from codegen_lib.xlcost import detokenize, read_split
+        from codegen_lib.corpora.xlcost import detokenize, read_split
 
         recs = [r for r in read_split(xl, "test") if r.code_tokens]
         sets["xlcost_test"] = ([r.prompt for r in recs], [detokenize(r.code_tokens) for r in recs])
@@ -312,33 +316,20 @@ def package_splits(sizes: dict[str, int], seed: int, val_fraction: float, test_f
     return out
 
 
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("CODEGEN_CACHE_DIR", Path.home() / ".cache" / "codegen_lib")) / "code_corpus"
-
-
 def _cached_pairs(min_lines: int, max_lines: int, cache: bool, cache_dir,
                   packages: tuple[str, ...] | None = None) -> tuple[list[dict], dict]:
     pkgs, digest = environment_fingerprint()
     key = hashlib.sha256(f"{CACHE_VERSION}:{digest}:{min_lines}:{max_lines}:{packages}".encode()).hexdigest()[:16]
-    path = (Path(cache_dir) if cache_dir else default_cache_dir()) / f"pairs-{key}.json"
-    if cache and path.is_file():
-        try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            payload["info"]["cached"] = True
-            return payload["rows"], payload["info"]
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("ignoring unreadable code corpus cache %s: %s", path, exc)
-    rows, info = extract_code_pairs(min_lines, max_lines, packages)
-    info.update(environment=pkgs, environment_sha256=digest, cached=False)
-    if cache:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps({"rows": rows, "info": info}), encoding="utf-8")
-            tmp.replace(path)
-        except OSError as exc:
-            log.warning("could not write the code corpus cache %s: %s", path, exc)
-    return rows, info
+    path = (Path(cache_dir).expanduser() if cache_dir else default_cache_dir("code_corpus")) / f"pairs-{key}.json"
+
+    def build() -> dict:
+        rows, info = extract_code_pairs(min_lines, max_lines, packages)
+        info.update(environment=pkgs, environment_sha256=digest, cached=False)
+        return {"rows": rows, "info": info}
+
+    payload, cached = cached_json(path, build, keys=("rows", "info"), enabled=cache, what="code corpus cache")
+    payload["info"]["cached"] = cached
+    return payload["rows"], payload["info"]
 
 
 def build_code_corpus(
@@ -397,3 +388,26 @@ def build_code_corpus(
     info = {**info, "counts": counts, "eval_sets": {k: len(v[0]) for k, v in sets.items()},
             "build_seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
     return splits, info
+
+
+def load(data_dir=None, *, seed: int = 0, report: MalformedRowReport, code_packages=None):
+    """The code corpus as a DatasetDict, with ``package`` / ``version`` / ``license`` columns per row.
+
+    ``data_dir``: the folder of the evaluation sets to decontaminate against (``../shared/data/raw``;
+    HumanEval always); ``code_packages``: read just these distributions (``"python-stdlib"`` for the
+    standard library), None reads every permissively licensed one.
+    """
+    rows, info = build_code_corpus(seed=seed, data_dir=data_dir, packages=code_packages)
+    report.total = info["counts"]["extracted"]
+    for reason in ("duplicate_body", "over_module_cap"):
+        if info["counts"].get(reason):
+            report.reasons[reason.replace("_", " ")] += info["counts"][reason]
+    for ev, n in info["counts"]["contaminated"].items():
+        report.reasons[f"overlaps {ev}"] += n
+    report.notes.update(info)
+    dd = to_dataset_dict_with_tests(rows)
+    for split in dd:  # licence and provenance columns, per row
+        extra = {c: [r[c] for r in rows[split]] for c in ("package", "version", "license")}
+        for c, values in extra.items():
+            dd[split] = dd[split].add_column(c, values)
+    return dd

@@ -4,7 +4,7 @@ from email.message import Message
 
 import pytest
 
-from codegen_lib import code_corpus as cc
+from codegen_lib.corpora import code as cc
 
 
 def _meta(**fields):
@@ -88,6 +88,7 @@ def test_planted_humaneval_solution_is_removed_by_the_build(monkeypatch, tmp_pat
     assert all(len(v) == 1 for v in by_pkg.values())  # a package is in one split only
 
 
+@pytest.mark.slow  # ~40 s: extracts every installed package
 def test_real_build_in_this_environment(tmp_path):
     """The corpus builds from the installed packages (cached under CODEGEN_CACHE_DIR or ~/.cache)."""
     splits, info = cc.build_code_corpus()

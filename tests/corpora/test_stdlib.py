@@ -1,4 +1,4 @@
-"""Tests for codegen_lib.stdlib_corpus: the docstring -> function corpus from the standard library."""
+"""Tests for codegen_lib.corpora.stdlib: the docstring -> function corpus from the standard library."""
 
 import ast
 import json
@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from codegen_lib import stdlib_corpus as sc
+from codegen_lib.corpora import stdlib as sc
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_corrupt_cache_is_rebuilt(tmp_path, caplog):
     first = sc.build_stdlib_corpus(root=root, cache_dir=tmp_path / "cache", val_fraction=0, test_fraction=0)
     (cache_file,) = (tmp_path / "cache").glob("*.json")
     cache_file.write_text("{not json")
-    with caplog.at_level(logging.WARNING, logger="codegen_lib.stdlib_corpus"):
+    with caplog.at_level(logging.WARNING, logger="codegen_lib.corpora.stdlib"):
         again = sc.build_stdlib_corpus(
             root=root, cache_dir=tmp_path / "cache", val_fraction=0, test_fraction=0
         )

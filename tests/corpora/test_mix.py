@@ -1,9 +1,9 @@
 """The mix corpus: weights, separate held-out splits, the denoising warm-up task."""
 
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, require_shared
 
-from codegen_lib.mix import DEFAULT_WEIGHTS, denoising_rows, weighted
+from codegen_lib.corpora.mix import DEFAULT_WEIGHTS, denoising_rows, weighted
 
 RAW = SHARED_DATA / "raw"
 
@@ -29,10 +29,10 @@ def test_denoising_masks_spans_and_keeps_the_target():
     assert denoising_rows(rows, seed=0, mask_rate=0.3) == out
 
 
+@pytest.mark.slow  # ~60 s: the mix of every real source
 def test_real_mix(tmp_path, monkeypatch):
-    if not (RAW / "mbpp").is_dir():
-        pytest.skip(f"real data not found at {RAW} (../shared/data is absent)")
-    from codegen_lib.mix import build_mix
+    require_shared(RAW / "mbpp")
+    from codegen_lib.corpora.mix import build_mix
 
     # the code corpus and tasks are exercised elsewhere; keep this test to the real release copies
     dd, report = build_mix(data_dir=RAW, sources=("mbpp", "conala", "django", "xlcost", "gfg"))

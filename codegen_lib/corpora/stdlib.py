@@ -39,7 +39,7 @@ What is extracted, and why (every filter is counted in ``ExtractionStats``):
 
 Extraction parses ~500 files (2-3 seconds), so its result -- every pair that passes the filters, and
 the counts -- is cached as JSON under ``~/.cache/codegen_lib/stdlib_corpus/`` (or
-``$CODEGEN_CACHE_DIR/stdlib_corpus/``), keyed by the Python version, the library's path and the line
+``$CODEGEN_CACHE_DIR/stdlib_corpus/``, see :func:`codegen_lib.io.default_cache_dir`), keyed by the Python version, the library's path and the line
 limits. Sampling and splitting (milliseconds) are redone on every call, so any seed is fast.
 """
 
@@ -60,9 +60,13 @@ from pathlib import Path
 
 import datasets
 
+from codegen_lib.corpora.rows import MalformedRowReport, check_generated, no_data_dir
+from codegen_lib.io import cached_json, default_cache_dir
+
 logger = logging.getLogger(__name__)
 
-SOURCE = "stdlib"
+NAME = SOURCE = "stdlib"
+OPTIONS: tuple[str, ...] = ()
 SPLITS = ("train", "validation", "test")
 COLUMNS = ("prompt", "code", "source", "id", "module")
 CACHE_VERSION = 1  # bump when the extraction rules change, so old caches are not reused
@@ -149,7 +153,7 @@ def _header_end(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     return max(ends)
 
 
-def _decode(data: bytes) -> str:
+def decode_source(data: bytes) -> str:
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     return data.decode(encoding)
 
@@ -178,7 +182,7 @@ def extract_functions(
             continue
         stats.files_seen += 1
         try:
-            text = _decode(path.read_bytes())
+            text = decode_source(path.read_bytes())
         except (UnicodeDecodeError, SyntaxError, LookupError) as exc:  # detect_encoding raises SyntaxError
             stats.files_undecodable += 1
             stats.failed_files.append(f"{path}: {type(exc).__name__}: {exc}")
@@ -190,9 +194,9 @@ def extract_functions(
             stats.failed_files.append(f"{path}: {type(exc).__name__}: {exc}")
             continue
         lines = text.splitlines(keepends=True)
-        for qualname, node in _functions(tree.body):
+        for qualname, node in iter_functions(tree.body):
             stats.functions_seen += 1
-            row = _pair(
+            row = function_pair(
                 module, qualname, node, lines, stats, min_lines, max_lines, min_prompt_chars, max_prompt_chars
             )
             if row is None:
@@ -210,22 +214,22 @@ def extract_functions(
     return rows, stats
 
 
-def _functions(body: list[ast.stmt], prefix: str = ""):
+def iter_functions(body: list[ast.stmt], prefix: str = ""):
     """``(qualname, node)`` for the functions of a module or class body, looking inside classes (at any
     depth) and inside ``if`` / ``try`` / ``with`` blocks, but never inside another function."""
     for node in body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             yield prefix + node.name, node
         elif isinstance(node, ast.ClassDef):
-            yield from _functions(node.body, f"{prefix}{node.name}.")
+            yield from iter_functions(node.body, f"{prefix}{node.name}.")
         elif isinstance(node, ast.If | ast.Try | ast.With):
             blocks = [node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])]
             blocks += [handler.body for handler in getattr(node, "handlers", [])]
             for block in blocks:
-                yield from _functions(block, prefix)
+                yield from iter_functions(block, prefix)
 
 
-def _pair(module, qualname, node, lines, stats, min_lines, max_lines, min_prompt_chars, max_prompt_chars):
+def function_pair(module, qualname, node, lines, stats, min_lines, max_lines, min_prompt_chars, max_prompt_chars):
     doc = ast.get_docstring(node, clean=True)
     if not doc or not doc.strip():
         stats.no_docstring += 1
@@ -274,10 +278,6 @@ def _cache_path(cache_dir: Path, root: Path, params: dict) -> Path:
     key = json.dumps({"v": CACHE_VERSION, "python": sys.version, "root": str(root), **params}, sort_keys=True)
     name = f"py{sys.version_info.major}{sys.version_info.minor}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
     return cache_dir / name
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("CODEGEN_CACHE_DIR", Path.home() / ".cache" / "codegen_lib")) / "stdlib_corpus"
 
 
 def build_stdlib_corpus(
@@ -347,24 +347,20 @@ def _cached_extraction(
 ) -> tuple[list, dict]:
     """``extract_functions`` through the JSON cache (the slow part: parsing ~500 files)."""
     path = _cache_path(
-        Path(cache_dir) if cache_dir else default_cache_dir(),
+        Path(cache_dir).expanduser() if cache_dir else default_cache_dir("stdlib_corpus"),
         root,
         dict(min_lines=min_lines, max_lines=max_lines),
     )
-    if cache and path.is_file():
-        try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            return payload["rows"], payload["stats"]
-        except (OSError, ValueError, KeyError) as exc:
-            logger.warning("ignoring unreadable stdlib corpus cache %s: %s", path, exc)
-    rows, stats = extract_functions(root, min_lines=min_lines, max_lines=max_lines)
-    payload = {"rows": rows, "stats": asdict(stats)}
-    if cache:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps(payload), encoding="utf-8")
-            tmp.replace(path)  # atomic: a concurrent reader never sees half a file
-        except OSError as exc:
-            logger.warning("could not write the stdlib corpus cache %s: %s", path, exc)
+
+    def build() -> dict:
+        rows, stats = extract_functions(root, min_lines=min_lines, max_lines=max_lines)
+        return {"rows": rows, "stats": asdict(stats)}
+
+    payload, _ = cached_json(path, build, keys=("rows", "stats"), enabled=cache, what="stdlib corpus cache")
     return payload["rows"], payload["stats"]
+
+
+def load(data_dir=None, *, seed: int = 0, report: MalformedRowReport):
+    """The stdlib corpus as a DatasetDict, checked row by row (it is generated: no ``data_dir``)."""
+    no_data_dir(NAME, data_dir)
+    return check_generated(build_stdlib_corpus(seed=seed), NAME, report)

@@ -14,7 +14,7 @@ CoNaLa holds, with no download. About 18,000 such groups (17,700 distinct) exist
 most of them noise (headings such as ``Examples``, parameter lists, fragments, examples that need the lines
 before them, outputs elided with ``...``), so they are filtered, every rule counted (``info["counts"]``).
 
-**Extraction.** The same distributions as :mod:`codegen_lib.code_corpus` (its licence filter and file walk:
+**Extraction.** The same distributions as :mod:`codegen_lib.corpora.code` (its licence filter and file walk:
 permissive licences only, tests and vendored code left out, the standard library as ``python-stdlib``).
 Every module, class and function docstring is parsed with :class:`doctest.DocTestParser`. A *group* is a run
 of examples with no prose between them (a blank line does not end it); its code is the examples' sources
@@ -47,7 +47,7 @@ paragraph just above the group (the non-blank lines after the last blank line of
 9. ``duplicate_pair`` (same request and same code tokens), then ``duplicate_code`` (same code tokens under
    another request): the first in the sorted walk is kept.
 10. **Decontamination** with :mod:`codegen_lib.decontaminate` against the same evaluation sets as ``code``
-    (:func:`codegen_lib.code_corpus.default_eval_sets`: HumanEval, MBPP test, CoNaLa, XLCoST test, and the
+    (:func:`codegen_lib.corpora.code.default_eval_sets`: HumanEval, MBPP test, CoNaLa, XLCoST test, and the
     everyday-requests suite).
 
 **Option** ``heading_summary=True`` (off by default, since it is not the sentence above the example): when a
@@ -59,7 +59,7 @@ networkx functions described by their summary (``Returns True if `G` is a tree``
 **Rows:** ``prompt`` (the request, its final ``:`` or ``.`` removed), ``code``, ``tests`` (""), ``output``
 (the last example's expected output when it is plain: one to three lines, no memory address, else ""),
 ``source`` ``"doctest"``, ``id`` (``package:module:qualname:n``), ``entry_point`` (""), and ``package``,
-``version``, ``license``. **Split by package** with :func:`codegen_lib.code_corpus.package_splits` (whole
+``version``, ``license``. **Split by package** with :func:`codegen_lib.corpora.code.package_splits` (whole
 distributions held out). The extraction is cached as JSON beside the ``code`` corpus's cache
 (``~/.cache/codegen_lib/doctest_corpus/``), keyed by the environment's package list.
 """
@@ -70,30 +70,30 @@ import ast
 import doctest
 import hashlib
 import importlib.util
-import json
 import logging
-import os
 import re
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-from codegen_lib.code_corpus import (
+from codegen_lib.corpora.code import (
     classify_license,
-    default_cache_dir,
     default_eval_sets,
     dist_files,
     environment_fingerprint,
     package_splits,
     permissive_distributions,
 )
+from codegen_lib.corpora.rows import MalformedRowReport, to_dataset_dict_with_tests
+from codegen_lib.corpora.stdlib import iter_stdlib_files, stdlib_dir
 from codegen_lib.decontaminate import ContaminationIndex, code_tokens
-from codegen_lib.stdlib_corpus import iter_stdlib_files, stdlib_dir
+from codegen_lib.io import cached_json, default_cache_dir
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "NAME",
     "SOURCE",
     "COLUMNS",
     "FILTER_STEPS",
@@ -105,7 +105,9 @@ __all__ = [
     "build_doctest_corpus",
 ]
 
-SOURCE = "doctest"
+NAME = SOURCE = "doctest"
+SPLITS = ("train", "validation", "test")
+OPTIONS = ("code_packages", "heading_summary")
 CACHE_VERSION = 3  # 2: raw pairs keep the text before the group; 3: and the docstring summary (first group)
 COLUMNS = ("prompt", "code", "source", "id", "tests", "entry_point", "output", "package", "version", "license")
 FILTER_STEPS = ("no_prose", "not_a_sentence", "directive", "exception", "ellipsis_output", "unparseable",
@@ -318,25 +320,17 @@ def extract_doctest_pairs(packages: tuple[str, ...] | None = None,
 def _cached_pairs(packages, modules, cache: bool, cache_dir) -> tuple[list[dict], dict]:
     pkgs, digest = environment_fingerprint()
     key = hashlib.sha256(f"{CACHE_VERSION}:{digest}:{packages}:{modules}".encode()).hexdigest()[:16]
-    root = Path(cache_dir) if cache_dir else default_cache_dir().parent / "doctest_corpus"
+    root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir("doctest_corpus")
     path = root / f"pairs-{key}.json"
-    if cache and path.is_file():
-        try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            return payload["rows"], {**payload["info"], "cached": True}
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("ignoring unreadable doctest corpus cache %s: %s", path, exc)
-    rows, info = extract_doctest_pairs(packages, modules)
-    info.update(environment_sha256=digest, cached=False)
-    if cache:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps({"rows": rows, "info": info}), encoding="utf-8")
-            tmp.replace(path)
-        except OSError as exc:
-            log.warning("could not write the doctest corpus cache %s: %s", path, exc)
-    return rows, info
+
+    def build() -> dict:
+        rows, info = extract_doctest_pairs(packages, modules)
+        info.update(environment_sha256=digest, cached=False)
+        return {"rows": rows, "info": info}
+
+    payload, cached = cached_json(path, build, keys=("rows", "info"), enabled=cache, what="doctest corpus cache")
+    payload["info"]["cached"] = cached
+    return payload["rows"], payload["info"]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -448,7 +442,7 @@ def build_doctest_corpus(
     max_code_chars: int = 600,  # longest example kept (characters)
     val_fraction: float = 0.05,  # share of rows (whole packages) in validation
     test_fraction: float = 0.05,  # share of rows (whole packages) in test
-    eval_sets: dict | None = None,  # {name: (prompts, codes)}; None = code_corpus.default_eval_sets(data_dir)
+    eval_sets: dict | None = None,  # {name: (prompts, codes)}; None = corpora.code.default_eval_sets(data_dir)
     data_dir: str | Path | None = None,  # where default_eval_sets looks for MBPP / CoNaLa / XLCoST
     cache: bool = True,
     cache_dir: str | Path | None = None,
@@ -480,3 +474,28 @@ def build_doctest_corpus(
             "held_out_packages": {s: sorted(p for p, v in assign.items() if v == s) for s in ("validation", "test")},
             "build_seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
     return splits, info
+
+
+def load(data_dir=None, *, seed: int = 0, report: MalformedRowReport, code_packages=None,
+         heading_summary: bool = False):
+    """The doctest corpus as a DatasetDict, with ``output`` / ``package`` / ``version`` / ``license`` columns
+    per row (``load_corpus("doctest")``).
+
+    ``data_dir``: the folder of the evaluation sets to decontaminate against (``../shared/data/raw``;
+    HumanEval and the everyday requests always); ``code_packages``: read just these distributions
+    (``"python-stdlib"`` for the standard library), None reads every permissively licensed one;
+    ``heading_summary``: see :func:`filter_pairs`. The report counts the rows each filter step removed.
+    """
+    rows, info = build_doctest_corpus(seed=seed, data_dir=data_dir, packages=code_packages,
+                                      heading_summary=heading_summary)
+    report.total = info["counts"]["extracted"]
+    for step in FILTER_STEPS:
+        report.reasons[step.replace("_", " ")] += info["counts"][step]
+    for ev, n in info["counts"]["contaminated"].items():
+        report.reasons[f"overlaps {ev}"] += n
+    report.notes.update(info)
+    dd = to_dataset_dict_with_tests(rows)
+    for split in dd:
+        for c in ("output", "package", "version", "license"):
+            dd[split] = dd[split].add_column(c, [r[c] for r in rows[split]])
+    return dd

@@ -4,7 +4,7 @@ import ast
 
 import pytest
 
-from codegen_lib import doctest_corpus as dc
+from codegen_lib.corpora import doctest as dc
 
 GOOD = '''Sort numbers.
 

@@ -6,17 +6,8 @@ from collections import defaultdict
 
 import pytest
 
-from codegen_lib.xlcost import (
-    FAILURE_CAUSES,
-    SPACE,
-    classify_failure,
-    detokenize,
-    find_root,
-    naive_detokenize,
-    parse_report,
-    read_split,
-    xlcost_tokenize,
-)
+from codegen_lib.corpora.xlcost import FAILURE_CAUSES, classify_failure, find_root, parse_report, read_split
+from codegen_lib.corpora.xlcost_tokens import SPACE, detokenize, naive_detokenize, xlcost_tokenize
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -244,7 +235,7 @@ def test_xlcost_tokenize_round_trip_on_real_programs(programs):
 
 
 def test_respace_gives_normal_spacing_with_the_same_ast():
-    from codegen_lib.xlcost import respace
+    from codegen_lib.corpora.xlcost_tokens import respace
 
     spaced = ("@ cache\ndef f_gold ( a , * rest , k = - 1 ) :\n    # count\n    m = 1 ;\n"
               "    while ( a & m ) :\n        a = a ^ m  # flip\n\n    return a [ 1 : ] , print ( k , end = \" \" )\n")
@@ -264,8 +255,8 @@ def test_xlcost_tokenize_glues_digits_to_quotes_as_xlcost_does():
 def test_xlcost_bleu_scores_a_prediction_like_its_token_spaced_twin(programs):
     """XLCoST-style BLEU re-tokenizes predictions, so the spacing a model writes cannot change the score;
     the references are the original XLCoST tokens (``tokenized=True``) or their detokenized code."""
+    from codegen_lib.corpora.xlcost_tokens import respace
     from codegen_lib.metrics import xlcost_bleu
-    from codegen_lib.xlcost import respace
 
     rows = [r for r in programs["validation"] if r.code_tokens][:150]
     refs_tok = [r.code_tokens for r in rows]

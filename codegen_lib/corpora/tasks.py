@@ -22,7 +22,7 @@ Splits (``build_task_corpus``):
                                 kinds of task never seen in training, not just new names and constants.
 
 The expected values in the tests are computed here by plain Python that mirrors each solution; the
-reference solutions themselves are never executed by this module (tests/test_tasks.py runs them, once,
+reference solutions themselves are never executed by this module (tests/corpora/test_tasks.py runs them, once,
 out of process, to prove that every reference passes its own tests).
 """
 
@@ -35,7 +35,8 @@ from dataclasses import dataclass
 
 import datasets
 
-SOURCE = "tasks"
+NAME = SOURCE = "tasks"
+OPTIONS: tuple[str, ...] = ()
 SPLITS = ("train", "validation", "test", "test_unseen")
 
 
@@ -1504,3 +1505,11 @@ def _family(name: str) -> Family:
         if fam.name == name:
             return fam
     raise ValueError(f"unknown task family {name!r}; valid names: {[f.name for f in FAMILIES]}")
+
+
+def load(data_dir=None, *, seed: int = 0, report):
+    """The task corpus as a DatasetDict, checked row by row (it is generated: no ``data_dir``)."""
+    from codegen_lib.corpora.rows import check_generated, no_data_dir
+
+    no_data_dir(NAME, data_dir)
+    return check_generated(build_task_corpus(seed=seed), NAME, report)
