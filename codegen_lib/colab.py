@@ -12,7 +12,8 @@ Colab (it is in the repository it is about to clone), so the cells are *generate
     python -m codegen_lib.colab --check    # exit 1 if a chapter's cell differs (tests/test_colab.py does this)
 
 A fork changes ``repository.url`` in ``_config.yml`` and runs the first command. Only the first code cell of
-each notebook is touched; the file is loaded and written back in one step.
+each notebook is touched; the file is loaded and written back in one step. The cell carries the ``hide-input``
+tag (as dmol-book's set-up cells do), so the built pages show it collapsed behind a "Show code" toggle.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["repository", "setup_cell_source", "sync_notebooks", "ROOT", "EXTRAS"]
+__all__ = ["repository", "setup_cell_source", "sync_notebooks", "ROOT", "EXTRAS", "TAGS"]
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository (where _config.yml and book/ live)
 EXTRAS = "eval,book"  # what Colab installs: the book's and the evaluation's dependencies, not dev tools
 MARKER = "# Colab set-up"  # the first line of the cell; how it is recognised
+TAGS = ("hide-input",)  # the cell's tags: collapsed on the built pages
 
 _TEMPLATE = '''\
 # Colab set-up: on Google Colab this clones the book's repository (its artifacts/
@@ -98,12 +100,14 @@ def sync_notebooks(book_dir: str | Path | None = None, *, config: str | Path | N
         cell = _first_code_cell(nb)
         if cell is None or not "".join(cell.get("source", [])).startswith(MARKER):
             raise ValueError(f"{path}: the first code cell is not the Colab set-up cell ({MARKER!r} ...)")
-        if "".join(cell["source"]) == source:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "".join(cell["source"]) == source and all(t in tags for t in TAGS):
             continue
         changed.append(path)
         if not check:
             cell["source"] = source.splitlines(keepends=True)
             cell["outputs"], cell["execution_count"] = [], None
+            cell.setdefault("metadata", {})["tags"] = [*tags, *(t for t in TAGS if t not in tags)]
             path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return changed
 

@@ -48,6 +48,7 @@ __all__ = [
     "book_recipe",
     "recipe_key",
     "artifacts_dir",
+    "display_path",
     "default_cache_dir",
     "cache_entry",
     "train_book_model",
@@ -110,6 +111,22 @@ def recipe_key(recipe: Mapping[str, Any]) -> str:
 def artifacts_dir() -> Path:
     """``<repo>/artifacts``: where the repository ships trained checkpoints (absent in a plain pip install)."""
     return Path(__file__).resolve().parent.parent / "artifacts"
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """``path`` as a page may show it: relative to the repository (``artifacts/mix-improved``), under the
+    model cache as ``<cache>/...``, under the home directory as ``~/...``; otherwise ``.../`` and its last two
+    parts. The chapters print paths through it, so a built page never shows the build machine's layout."""
+    p = Path(path).expanduser().resolve()
+    roots = [(artifacts_dir().parent.resolve(), ""), (default_cache_dir().resolve(), "<cache>/"),
+             (Path.home().resolve(), "~/")]
+    for root, prefix in roots:
+        try:
+            rel = p.relative_to(root)
+        except ValueError:
+            continue
+        return prefix + (rel.as_posix() if str(rel) != "." else "")
+    return ".../" + "/".join(p.parts[-2:])
 
 
 def default_cache_dir() -> Path:
@@ -403,4 +420,25 @@ def model_card(model, info: Mapping[str, Any] | None = None):
         vals = [e.get("val_loss") for e in hist.get("epochs", []) + hist.get("step_val", []) if e.get("val_loss")]
         if vals:
             rows["best validation loss"] = f"{min(vals):.3f}"
-    return pd.DataFrame({"value": rows})
+    return _untruncated(pd.DataFrame({"value": rows}))
+
+
+def _untruncated(frame):
+    """``frame`` as a DataFrame whose HTML and text show every value whole: pandas cuts cells longer than
+    ``display.max_colwidth`` (50 characters) to "...", which would cut the card's "trained on" line."""
+    import pandas as pd
+
+    class FullCells(pd.DataFrame):
+        @property
+        def _constructor(self):
+            return FullCells
+
+        def _repr_html_(self):
+            with pd.option_context("display.max_colwidth", None):
+                return super()._repr_html_()
+
+        def __repr__(self):
+            with pd.option_context("display.max_colwidth", None):
+                return super().__repr__()
+
+    return FullCells(frame)

@@ -81,6 +81,7 @@ __all__ = [
     "run_many",
     "available_protections",
     "bwrap_status",
+    "fallback_note",
 ]
 
 NOBODY = 65534  # uid and gid of nobody/nogroup on Debian-like systems
@@ -492,6 +493,23 @@ def _engine(config: SandboxConfig, *, warn: bool) -> str:
                 stacklevel=3,
             )
     return "fallback"
+
+
+def fallback_note(config: SandboxConfig | None = None) -> str:
+    """One line for a chapter to print where generated code will run in the fallback sandbox, else "".
+
+    The chapters call this before they run generated code: on a machine without a working bubblewrap the
+    page then carries this short note instead of :class:`SandboxFallbackWarning`'s long box, which the call
+    marks as already given for this process (library users who do not call it still get the warning).
+    """
+    global _fallback_warned
+    config = config or SandboxConfig()
+    if _engine(config, warn=False) == "bwrap":
+        return ""
+    with _warn_lock:
+        _fallback_warned = True
+    return ("Note: bubblewrap is not available here, so generated code runs in the weaker fallback "
+            "sandbox (chapter 09 explains the difference).")
 
 
 def available_protections(config: SandboxConfig | None = None) -> tuple[str, ...]:

@@ -81,9 +81,10 @@ def test_sections_are_markdown_not_comments(nb):
                 assert not re.match(r"\s*#\s*#{1,6}\s", line), f"{nb.name}: heading in a code cell: {line!r}"
 
 
-@pytest.mark.parametrize("nb", NOTEBOOKS[2:], ids=lambda p: p.stem)
+@pytest.mark.parametrize("nb", NOTEBOOKS[1:], ids=lambda p: p.stem)
 def test_chapter_ends_with_exercises(nb):
-    """Chapters 02-10 close with three or four exercises, each with a hint; short solutions are folded."""
+    """Chapters 01-10 close with three or four exercises, each with a hint and a folded solution
+    (tests/test_exercises.py checks each one and runs the solutions)."""
     cells = _load(nb)["cells"]
     text = "".join(cells[-1]["source"]) if cells[-1]["cell_type"] == "markdown" else ""
     assert text.lstrip().startswith("## Exercises"), f"{nb.name}: the last cell is not the exercises"
@@ -307,6 +308,98 @@ def test_kernel_free_attention_view_responds_to_a_control(built_book, stem, tmp_
         assert len(states) >= 2, f"{stem}: the view has no control to change"
         assert states[0].split("|")[1], f"{stem}: the first heatmap is empty"
         assert all(a != b for a, b in zip(states, states[1:])), f"{stem}: a control change left the view as it was"
+
+
+# ----------------------------------------------------------------------------- clean pages at 1,000 px
+_CLEAN_HARNESS = r"""<!doctype html><html><body style="margin:0">
+<iframe id="f" src="%s" style="width:1000px;height:900px;border:0"></iframe>
+<script>
+document.getElementById('f').addEventListener('load', function () {
+  var frame = this;
+  setTimeout(function () {  // MathJax and the widgets typeset after load
+    var out = {};
+    try {
+      var doc = frame.contentDocument, win = frame.contentWindow;
+      var width = doc.documentElement.clientWidth;
+      out.page = doc.scrollingElement.scrollWidth - width;
+      var inCode = function (el) { return el.closest('.cell_input, pre, .highlight'); };
+      var name = function (el) {
+        return el.tagName.toLowerCase() + '.' + String(el.className).split(' ').slice(0, 3).join('.');
+      };
+      out.wide = [];
+      var found = [];
+      doc.querySelectorAll('article *').forEach(function (el) {
+        if (inCode(el) || found.some(function (f) { return f.contains(el); })) return;
+        var style = win.getComputedStyle(el);
+        if (style.display.indexOf('inline') === 0) return;  // text runs wrap with their line
+        var clipped = (style.overflowX === 'auto' || style.overflowX === 'scroll' ||
+                       style.overflowX === 'hidden') && el.scrollWidth > el.clientWidth + 2;
+        var beyond = el.getBoundingClientRect().right > width + 2 && style.position !== 'fixed';
+        if (clipped || beyond) {
+          found.push(el);
+          out.wide.push(name(el) + ' ' + el.scrollWidth + '>' + el.clientWidth + ' ' +
+                        (el.innerText || '').trim().replace(/\s+/g, ' ').slice(0, 60));
+        }
+      });
+      out.stderr = Array.from(doc.querySelectorAll('.output.stderr, .stderr')).map(
+        function (el) { return el.textContent.trim().slice(0, 120); });
+      doc.querySelectorAll('.cell_input').forEach(function (el) { el.remove(); });
+      out.text = doc.querySelector('article').innerText;
+    } catch (e) { out.error = String(e); }
+    var p = document.createElement('pre'); p.id = 'result'; p.textContent = JSON.stringify(out);
+    document.body.appendChild(p);
+  }, 4000);
+});
+</script></body></html>"""
+# an absolute path of the machine that built the book (a page must show repository-relative ones)
+MACHINE_PATH = re.compile(r"(?<![\w.~<>/-])/(?:work|root|home|tmp|usr|opt|var|Users|content|mnt|srv)/[\w.-]+")
+
+
+def machine_paths(text):
+    """The build machine's absolute paths in a page's visible text (prose and outputs)."""
+    return MACHINE_PATH.findall(text) + re.findall(r"\S+/site-packages\S*", text)
+
+
+def test_machine_path_pattern():
+    assert machine_paths("book model from the artifacts: /work/main/artifacts/mix-improved")
+    assert machine_paths("loaded /root/.cache/codegen_lib/book-tiny/best: 1 parameters")
+    assert machine_paths("at /usr/lib/python3/dist-packages/x.py and site-packages/y")
+    assert not machine_paths("artifacts/mix-improved/history.json, <cache>/book-tiny/best, ~/x")
+    assert not machine_paths("it can write to /tmp. The shared/data/raw/xlcost files")
+    assert not machine_paths("library code mined from the installed packages (site-packages)")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_page_is_clean_at_1000px_offline(built_book, nb, tmp_path):
+    """Read at 1,000 px with no network: nothing runs off the page outside code cells (no table or figure
+    behind a scroll bar), no machine path, no warning box (stderr output) anywhere on the page."""
+    page = built_book / "html" / "book" / f"{nb.stem}.html"
+    harness = page.parent / f"_clean_{nb.stem}.html"
+    harness.write_text(_CLEAN_HARNESS % page.name, encoding="utf-8")
+    try:
+        proc = _run_chromium([*OFFLINE, "--allow-file-access-from-files", "--window-size=1000,900",
+                              "--virtual-time-budget=20000", "--dump-dom", harness.as_uri()], tmp_path)
+    finally:
+        harness.unlink()
+    m = re.search(r'<pre id="result">(.*?)</pre>', proc.stdout, flags=re.S)
+    assert m, proc.stderr[-2000:]
+    result = json.loads(html.unescape(m.group(1)))
+    assert "error" not in result, result.get("error")
+    assert result["page"] <= 2, f"{nb.stem}: the page scrolls sideways by {result['page']} px at 1,000 px"
+    assert not result["wide"], f"{nb.stem}: wider than the page at 1,000 px: {result['wide']}"
+    assert not result["stderr"], f"{nb.stem}: a warning box: {result['stderr'][:2]}"
+    assert not machine_paths(result["text"]), f"{nb.stem}: machine paths: {machine_paths(result['text'])[:3]}"
+
+
+def test_no_table_cell_is_cut_short(built_book):
+    """pandas cuts a value longer than display.max_colwidth to '...': no table on a page may do that."""
+    for path in sorted((built_book / "jupyter_execute" / "book").glob("*.ipynb")):
+        for cell in _load(path)["cells"]:
+            for out in cell.get("outputs", []):
+                table = "".join(out.get("data", {}).get("text/html", ""))
+                cut = re.findall(r"<td[^>]*>([^<]{20,}\.\.\.)</td>", table)
+                assert not cut, f"{path.name}: a table cell is cut short: {cut[0][-60:]!r}"
 
 
 # ----------------------------------------------------------------------------- the in-page model (issue 19)

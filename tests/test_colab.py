@@ -37,6 +37,27 @@ def test_every_chapter_opens_with_the_generated_cell(path):
         f"{path.name}: the Colab set-up cell differs from _config.yml's repository; run `python -m codegen_lib.colab`")
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_setup_cell_is_collapsed_on_the_page(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    assert "hide-input" in cell.get("metadata", {}).get("tags", []), (
+        f"{path.name}: the Colab set-up cell is not tagged hide-input; run `python -m codegen_lib.colab`")
+
+
+def test_check_notices_a_missing_tag(tmp_path):
+    shutil.copy(NOTEBOOKS[0], tmp_path / NOTEBOOKS[0].name)
+    nb_path = tmp_path / NOTEBOOKS[0].name
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    next(c for c in nb["cells"] if c["cell_type"] == "code")["metadata"]["tags"] = []
+    nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert colab.sync_notebooks(tmp_path, check=True) == [nb_path]
+    assert colab.sync_notebooks(tmp_path) == [nb_path]
+    assert colab.sync_notebooks(tmp_path, check=True) == []
+    tags = next(c for c in json.loads(nb_path.read_text())["cells"] if c["cell_type"] == "code")
+    assert tags["metadata"]["tags"] == ["hide-input"]
+
+
 def test_the_check_command_agrees():
     done = subprocess.run([sys.executable, "-m", "codegen_lib.colab", "--check"], cwd=REPO, capture_output=True,
                           text=True, timeout=120)

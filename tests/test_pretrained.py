@@ -195,3 +195,26 @@ def test_default_name_prefers_the_shipped_model(trained, tmp_path, monkeypatch):
     # without a shipped model the default is the book-tiny recipe
     with pytest.raises(CheckpointError, match="book-tiny"):
         load_book_model(cache_dir=tmp_path / "empty", artifacts=tmp_path / "none", train_if_missing=False)
+
+
+def test_display_path_never_shows_the_machine(tmp_path, monkeypatch):
+    root = pretrained.artifacts_dir().parent
+    assert pretrained.display_path(root / "artifacts" / "mix-improved" / "history.json") == (
+        "artifacts/mix-improved/history.json")
+    monkeypatch.setenv("CODEGEN_CACHE_DIR", str(tmp_path / "cache"))
+    assert pretrained.display_path(tmp_path / "cache" / "book-tiny-1" / "best") == "<cache>/book-tiny-1/best"
+    elsewhere = pretrained.display_path("/opt/some/machine/place/run")
+    assert elsewhere == ".../place/run" and "/opt" not in elsewhere
+
+
+def test_model_card_shows_long_values_whole():
+    from codegen_lib.config import ModelConfig
+    from codegen_lib.model import build_model
+    from codegen_lib.pretrained import model_card
+
+    model = build_model(ModelConfig.preset("tiny", src_vocab_size=50, tgt_vocab_size=50))
+    data = "mix: library code, MBPP/CoNaLa/GfG/Django train, XLCoST validation, tasks (offline)"
+    card = model_card(model, {"name": "m", "training_data": data})
+    assert data in card._repr_html_() and data in repr(card)
+    assert "..." not in card._repr_html_()
+    assert card.loc["trained on", "value"] == data  # still a DataFrame

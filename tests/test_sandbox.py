@@ -485,6 +485,21 @@ def test_automatic_fallback_warns_once(monkeypatch):
         assert run_program("pass", config=SandboxConfig(engine="fallback")).passed
 
 
+def test_fallback_note_replaces_the_warning_with_one_line(monkeypatch):
+    monkeypatch.delenv("CODEGEN_SANDBOX", raising=False)
+    monkeypatch.setattr(sandbox, "bwrap_status", lambda config=None: (False, "bwrap is not installed"))
+    monkeypatch.setattr(sandbox, "_fallback_warned", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SandboxFallbackWarning)  # the note, then no warning box
+        note = sandbox.fallback_note()
+        assert run_program("print(1)").stdout == "1\n"
+    assert note.startswith("Note:") and "fallback" in note and "\n" not in note and len(note) < 140
+    monkeypatch.setattr(sandbox, "bwrap_status", lambda config=None: (True, "ok"))
+    monkeypatch.setattr(sandbox, "_fallback_warned", False)
+    assert sandbox.fallback_note() == ""  # bubblewrap works: nothing to say
+    assert sandbox._fallback_warned is False
+
+
 def test_requested_bwrap_that_does_not_work_raises(monkeypatch):
     monkeypatch.setattr(sandbox, "bwrap_status", lambda config=None: (False, "bwrap is not installed"))
     with pytest.raises(SandboxUnavailableError, match="apt-get install bubblewrap"):

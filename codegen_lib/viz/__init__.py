@@ -12,6 +12,7 @@
     html          (04, 10)  attention_view_html / AttentionView: a self-contained HTML+JS attention view that
                         responds in the browser with no kernel; code_html: library source, highlighted;
                         markdown_table: a pipe table as a DataFrame (an HTML table)
+    results       (09)  results_tables: one small table per question; plot_results_vs_report
 
 Everything is re-exported here, so ``from codegen_lib.viz import plot_attention`` works whichever module
 holds it. Attention comes in bertviz's format: ``{"encoder": [...], "decoder": [...], "cross": [...]}``,
@@ -47,6 +48,7 @@ from codegen_lib.viz.html import (
     markdown_table,
     show_source,
 )
+from codegen_lib.viz.results import plot_results_vs_report, results_style, results_tables
 from codegen_lib.viz.positional import pe_dot_by_distance, plot_pe_similarity, plot_positional_encoding
 from codegen_lib.viz.tokens import token_html, token_table
 from codegen_lib.viz.training import LiveLossPlot, history_series, plot_history
@@ -63,6 +65,7 @@ __all__ = [
     "attention_widget", "explain_pairs", "figure_to_png", "history_series", "pe_dot_by_distance",
     "plot_attention", "plot_heads", "plot_history", "plot_length_distributions", "plot_mask",
     "plot_pe_similarity", "plot_positional_encoding", "positional_encoding_widget", "pretty_token",
+    "plot_results_vs_report", "results_style", "results_tables",
     "select_attention", "show", "token_html", "token_table", "tokenizer_widget", "top_attended",
     "_in_notebook", "_new_figure", "_normalise_attentions",
 ]

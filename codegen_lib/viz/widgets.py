@@ -120,7 +120,9 @@ class _AttentionView:
         controls = [self.kind, self.layer, self.head]
         if len(examples) > 1:
             controls.insert(0, self.example)
-        self.widget = widgets.VBox([widgets.HBox(controls), self.output])
+        # the controls wrap onto a second line on a narrow page instead of running off it
+        row = widgets.HBox(controls, layout=widgets.Layout(flex_flow="row wrap"))
+        self.widget = widgets.VBox([row, self.output])
         self.widget.view = self
         self._redraw()
 
