@@ -3,8 +3,9 @@ Chromium) against PyTorch greedy decoding with the KV cache (one thread), on the
 
 The page is the view itself (codegen_lib.viz.tryit) served from 127.0.0.1 with the book's files; Chromium
 runs without network access otherwise. Each prompt is generated once in each (after one warm-up); speed is
-generated tokens (``<eos>`` included) over decoding seconds, model loading excluded. It also counts the
-prompts whose browser output equals PyTorch's.
+generated tokens (``<eos>`` included) over decoding seconds, model loading excluded; the two run
+interleaved, prompt by prompt, so that a change in the machine's load hits both. It also counts the prompts
+whose browser output equals PyTorch's.
 
     python benchmarks/bench_browser.py                 # 20 prompts of the tasks corpus
     python benchmarks/bench_browser.py --limit 50
@@ -62,11 +63,13 @@ def _wait(browser, state: str, timeout: float = 300.0) -> None:
     raise SystemExit(f"the page did not reach {state!r} in {timeout:.0f} s")
 
 
-def browser_run(prompts: list[str]) -> tuple[list[str], int, float]:
-    """Codes, tokens and seconds of the Try it view on each prompt."""
-    root = ensure_assets()
-    with tempfile.TemporaryDirectory() as tmp:
-        site = Path(tmp)
+class Page:
+    """The Try it view in headless Chromium, served from 127.0.0.1 with the book's files."""
+
+    def __init__(self):
+        root = ensure_assets()
+        self._tmp = tempfile.TemporaryDirectory()
+        site = Path(self._tmp.name)
         (site / "_static").mkdir()
         os.symlink(root, site / "_static" / "tryit")
         (site / "_static" / "marker.js").write_text("\n")  # the view finds _static/ from a script's src
@@ -75,43 +78,24 @@ def browser_run(prompts: list[str]) -> tuple[list[str], int, float]:
                                          "<script src='_static/marker.js'></script></head><body>"
                                          f"{view.html}</body></html>", encoding="utf-8")
         port = serve_assets(str(site))
-        browser = _browser()
-        try:
-            browser.get(f"http://127.0.0.1:{port}/index.html")
-            _wait(browser, "ready")
-            codes, tokens, seconds = [], 0, 0.0
-            for i, prompt in enumerate([prompts[0]] + prompts):  # the first run warms up
-                browser.execute_script("document.getElementById('tryit-prompt').value = arguments[0];"
-                                       "document.getElementById('tryit-run').click();", prompt)
-                time.sleep(0.01)
-                _wait(browser, "done")
-                n, s, code = browser.execute_script(
-                    "var e = document.getElementById('tryit-speed'); return [+e.dataset.tokens, "
-                    "+e.dataset.seconds, document.getElementById('tryit-code').textContent];")
-                if i:
-                    codes.append(code)
-                    tokens += n
-                    seconds += s
-        finally:
-            browser.quit()
-    return codes, tokens, seconds
+        self.browser = _browser()
+        self.browser.get(f"http://127.0.0.1:{port}/index.html")
+        _wait(self.browser, "ready")
 
+    def run(self, prompt: str) -> tuple[str, int, float]:
+        """Code, tokens and decoding seconds (as the page measures them) of one generation."""
+        self.browser.execute_script("document.getElementById('tryit-prompt').value = arguments[0];"
+                                    "document.getElementById('tryit-run').click();", prompt)
+        time.sleep(0.01)
+        _wait(self.browser, "done")
+        n, s, code = self.browser.execute_script(
+            "var e = document.getElementById('tryit-speed'); return [+e.dataset.tokens, "
+            "+e.dataset.seconds, document.getElementById('tryit-code').textContent];")
+        return code, n, s
 
-def torch_run(prompts: list[str]) -> tuple[list[str], int, float]:
-    """PyTorch greedy with the KV cache, batch 1: codes, tokens (<eos> included) and seconds."""
-    from codegen_lib.commands import shipped_checkpoint
-    from codegen_lib.decode import generate
-    from codegen_lib.onnx_export import torch_greedy_ids
-    from codegen_lib.train import load_checkpoint
-
-    model, tok, _ = load_checkpoint(shipped_checkpoint())
-    codes = generate(model, tok, prompts)
-    torch_greedy_ids(model, tok, prompts[0])  # warm-up
-    tokens, start = 0, time.perf_counter()
-    for p in prompts:  # greedy_decode with the KV cache (its default), as generate() builds the source
-        out = torch_greedy_ids(model, tok, p)
-        tokens += len(out) + (len(out) < model.config.max_tgt_len)  # + <eos>
-    return codes, tokens, time.perf_counter() - start
+    def close(self) -> None:
+        self.browser.quit()
+        self._tmp.cleanup()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,9 +105,30 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     from bench_onnx import prompts_for  # the same prompts as the precision benchmark
 
+    from codegen_lib.commands import shipped_checkpoint
+    from codegen_lib.decode import generate
+    from codegen_lib.onnx_export import torch_greedy_ids
+    from codegen_lib.train import load_checkpoint
+
     prompts = prompts_for(args.limit)
-    t_codes, t_tokens, t_secs = torch_run(prompts)
-    b_codes, b_tokens, b_secs = browser_run(prompts)
+    model, tok, _ = load_checkpoint(shipped_checkpoint())
+    t_codes = generate(model, tok, prompts)
+    page = Page()
+    try:
+        page.run(prompts[0])  # warm-up, both sides
+        torch_greedy_ids(model, tok, prompts[0])
+        b_codes, b_tokens, b_secs, t_tokens, t_secs = [], 0, 0.0, 0, 0.0
+        for p in prompts:  # interleaved, so that a change in the machine's load hits both alike
+            start = time.perf_counter()
+            out = torch_greedy_ids(model, tok, p)  # greedy_decode, KV cache on (its default)
+            t_secs += time.perf_counter() - start
+            t_tokens += len(out) + (len(out) < model.config.max_tgt_len)  # + <eos>
+            code, n, s = page.run(p)
+            b_codes.append(code)
+            b_tokens += n
+            b_secs += s
+    finally:
+        page.close()
     t_speed, b_speed = t_tokens / t_secs, b_tokens / b_secs
     same = sum(a == b for a, b in zip(t_codes, b_codes))
     print(f"{len(prompts)} prompts, greedy, batch 1, one thread each; identical outputs: {same}/{len(prompts)}")

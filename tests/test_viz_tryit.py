@@ -342,3 +342,39 @@ def test_page_runs_a_copy_head_slot_model_like_pytorch(tmp_path):
         assert status and status.group(1) == "done", proc.stdout[-1500:]
         assert json.loads(html_lib.unescape(got_ids.group(1))) == ids, prompt
         assert html_lib.unescape(code.group(1)) == text, prompt
+
+
+@needs_node
+def test_js_logit_rules_match_decode():
+    """The page's cgProcessScores / cgBannedNgram are decode._process_logits / banned_ngram_tokens."""
+    import torch
+
+    from codegen_lib.decode import _process_logits, banned_ngram_tokens
+
+    rng = random.Random(1)
+    cases = []
+    for _ in range(60):
+        seq = [rng.randrange(4, 9) for _ in range(rng.randrange(0, 12))]
+        V = 10
+        row = [round(rng.uniform(-3, 3), 3) for _ in range(V)]
+        if rng.random() < 0.2:
+            row = [float("-inf")] * V  # every token banned: the rule ends the sequence
+        m = {"pad_id": 0, "bos_id": 1, "eos_id": 2,
+             "decoding": {"min_new_tokens": rng.choice([0, 3]), "no_repeat_ngram_size": rng.choice([0, 2, 3])}}
+        cases.append({"row": row, "seq": seq, "step": rng.randrange(0, 5), "m": m,
+                      "banned": rng.sample(range(4, 10), rng.choice([0, 2]))})
+    tryit_js = json.dumps(str(REPO / "codegen_lib" / "viz" / "tryit.js"))
+    got = _node(f"const T = require({tryit_js}); let d = ''; process.stdin.on('data', x => d += x);"
+                "process.stdin.on('end', () => process.stdout.write(JSON.stringify(JSON.parse(d.replace("
+                "/-Infinity/g, '-1e999')).map(c => [Array.from(T.cgProcessScores(c.row, c.seq, c.step, c.m, "
+                "c.banned)).map(x => x === -Infinity ? null : x), T.cgBannedNgram(c.seq, "
+                "c.m.decoding.no_repeat_ngram_size)]))));", cases)  # JSON has no -Infinity: -1e999 in JS
+    for c, (scores, banned) in zip(cases, got):
+        logits = torch.tensor([c["row"]])
+        logits[0, c["banned"]] = float("-inf")  # decode.Stepper bans absent slot tokens before the rules
+        d = c["m"]["decoding"]
+        want = _process_logits(logits, torch.tensor([[1] + c["seq"]]), c["step"], bos_id=1, eos_id=2, pad_id=0,
+                               min_new_tokens=d["min_new_tokens"],
+                               no_repeat_ngram_size=d["no_repeat_ngram_size"])[0].tolist()
+        assert [None if x == float("-inf") else x for x in want] == pytest.approx(scores, abs=1e-6), c
+        assert sorted(banned) == sorted(banned_ngram_tokens(c["seq"], d["no_repeat_ngram_size"]))

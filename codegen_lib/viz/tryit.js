@@ -329,7 +329,8 @@ function cgTryIt(root) {
     var special = M.special_ids, src = last.src.map(function (i) { return cgTokenText(L.tok, special, i); });
     var tgt = rows.map(function (h) { return cgTokenText(L.tok, special, h.token); });
     $('attn-caption').textContent = 'Cross-attention of this generation (rows: each token written; columns: ' +
-      'the prompt\'s tokens), layer ' + st.layer + ', ' + (st.head < 0 ? 'mean of heads' : 'head ' + st.head) +
+      'the prompt\'s tokens' + (M.slots ? ' as the model reads them, named values replaced by slots ' +
+      '(var_0, str_0, num_0...) that the code gets back afterwards' : '') + '), layer ' + st.layer + ', ' + (st.head < 0 ? 'mean of heads' : 'head ' + st.head) +
       ' (colour: weight / ' + mx.toFixed(2) + ')';
     var g = '<div class="cg-grid" style="grid-template-columns:auto repeat(' + S + ',13px)"><div></div>';
     src.forEach(function (x) { g += '<div class="cg-cl">' + esc(show(x)) + '</div>'; });

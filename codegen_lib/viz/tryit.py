@@ -144,6 +144,9 @@ class TryItView:
     def _repr_html_(self) -> str:
         return self.html
 
+    def __repr__(self) -> str:  # the plain-text form of the output (the page shows the HTML)
+        return f"TryItView(mode={self.mode!r}, prompt={self.prompt!r})"
+
     def save(self, path) -> None:
         """A stand-alone page holding only this view (it finds the files through the local server)."""
         Path(path).write_text(f"<!doctype html><html><head><meta charset='utf-8'></head><body>{self.html}"
@@ -156,6 +159,9 @@ class _Fragment:
 
     def _repr_html_(self) -> str:
         return self.html
+
+    def __repr__(self) -> str:  # the plain-text form of the output (the page shows the HTML)
+        return "<an in-page view: open it in a browser>"
 
 
 def tryit_view(prompt: str = DEFAULT_PROMPT, *, checkpoint: str | os.PathLike | None = None,
