@@ -7,8 +7,11 @@ line. The T4 figure is an *estimate*, and says from which published number it co
 * the ceiling: NVIDIA's T4 datasheet gives 65 TFLOPS of FP16 tensor-core peak (8.1 TFLOPS FP32), and a
   training step costs about 6 FLOPs per parameter per target token (forward 2, backward 4: Kaplan et al.,
   2020), so no run on a T4 exceeds ``65e12 / (6 N)`` target tokens per second;
-* the estimate: a measured run on another GPU uses a share of *its* published peak; the same share of the
-  T4's peak is the estimate (small models use a small share of any GPU, which this carries over).
+* the estimate, from a run measured on another GPU: its time per step is the arithmetic (which scales with
+  the card's peak) plus per-step overhead (Python, data, kernel launches, which a T4 shares). If it were
+  all arithmetic, a T4 would reach the measured rate times the ratio of the peaks (the low end); if it
+  were all overhead, about the measured rate itself, capped at the ceiling (the high end). The arithmetic's
+  own time at the measured card's peak says which end is nearer.
 
 Schema of ``gpu_runs.json``::
 
@@ -84,18 +87,28 @@ def gpu_runs_frame(data: Mapping[str, Any]):
 def t4_estimate(n_params: int, measured: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What a T4 gives for a model of ``n_params`` parameters, in target tokens per second.
 
-    ``ceiling``: the T4's published peak over ``6 * n_params`` FLOPs per token. ``estimate``: when
-    ``measured`` is given (``{"device", "target_tokens_per_s"}`` of a run of the same model on a GPU whose
-    peak :data:`PEAK_TFLOPS` knows), the same share of the T4's peak as that run used of its own; else None.
+    ``ceiling``: the T4's published peak over ``6 * n_params`` FLOPs per target token. With ``measured``
+    (a run of ``gpu_runs.json`` plus its ``device``, on a card whose peak :data:`PEAK_TFLOPS` knows):
+    ``low`` (all of the run's time was arithmetic: the rate times the ratio of the peaks), ``high`` (all was
+    overhead a T4 shares: the rate, at most the ceiling), ``step_ms`` (the run's time per step),
+    ``arith_ms`` (its arithmetic per step at its card's peak) and ``t4_arith_ms`` (the same on a T4).
+    Without a usable measurement those are None.
     """
     per_token = FLOPS_PER_PARAM_TOKEN * n_params
-    out: dict[str, Any] = {"ceiling": T4["peak_tflops"] * 1e12 / per_token, "estimate": None, "share": None,
-                           "source": T4["source"], "from_device": None}
-    if measured:
-        device = next((k for k in PEAK_TFLOPS if k.lower() in str(measured.get("device", "")).lower()), None)
-        if device is not None:
-            peak = PEAK_TFLOPS[device][0] * 1e12
-            share = measured["target_tokens_per_s"] * per_token / peak
-            out.update(share=share, estimate=share * T4["peak_tflops"] * 1e12 / per_token,
-                       from_device=device, from_source=PEAK_TFLOPS[device][1])
+    t4_peak = T4["peak_tflops"] * 1e12
+    out: dict[str, Any] = {"ceiling": t4_peak / per_token, "low": None, "high": None, "step_ms": None,
+                           "arith_ms": None, "t4_arith_ms": None, "source": T4["source"], "from_device": None}
+    if not measured:
+        return out
+    device = next((k for k in PEAK_TFLOPS if k.lower() in str(measured.get("device", "")).lower()), None)
+    if device is None or not measured.get("steps"):
+        return out
+    peak = PEAK_TFLOPS[device][0] * 1e12
+    rate = float(measured["target_tokens_per_s"])
+    tokens_per_step = measured["target_tokens"] / measured["steps"]
+    out.update(low=rate * t4_peak / peak, high=min(rate, out["ceiling"]),
+               step_ms=1e3 * measured["wall_s"] / measured["steps"],
+               arith_ms=1e3 * per_token * tokens_per_step / peak,
+               t4_arith_ms=1e3 * per_token * tokens_per_step / t4_peak,
+               from_device=device, from_source=PEAK_TFLOPS[device][1])
     return out

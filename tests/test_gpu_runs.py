@@ -37,15 +37,20 @@ def test_a_broken_file_is_refused(tmp_path):
         gpu_runs.load_gpu_runs(path)
 
 
-def test_t4_estimate_scales_the_measured_share_of_peak():
+def test_t4_estimate_is_a_range_from_the_measured_run():
     n = 10_000_000
     alone = gpu_runs.t4_estimate(n)
-    assert alone["estimate"] is None and alone["ceiling"] == pytest.approx(65e12 / (6 * n))
-    est = gpu_runs.t4_estimate(n, {"device": "NVIDIA H200", "target_tokens_per_s": 20_000.0})
-    assert est["share"] == pytest.approx(20_000 * 6 * n / 989e12)
-    assert est["estimate"] == pytest.approx(20_000 * 65 / 989)  # the same share of the T4's peak
-    assert est["estimate"] < est["ceiling"]
-    assert gpu_runs.t4_estimate(n, {"device": "Some GPU", "target_tokens_per_s": 1.0})["estimate"] is None
+    assert alone["low"] is None and alone["ceiling"] == pytest.approx(65e12 / (6 * n))
+    run = {"device": "NVIDIA H200", **FAKE["runs"][0]}
+    est = gpu_runs.t4_estimate(n, run)
+    assert est["low"] == pytest.approx(20_000 * 65 / 989)  # all arithmetic: scaled by the peaks
+    assert est["high"] == pytest.approx(20_000)  # all overhead: the measured rate (below the ceiling)
+    assert est["step_ms"] == pytest.approx(1e3 * 100.0 / 500)
+    tokens_per_step = 2_000_000 / 500
+    assert est["arith_ms"] == pytest.approx(1e3 * 6 * n * tokens_per_step / 989e12)
+    assert est["t4_arith_ms"] == pytest.approx(est["arith_ms"] * 989 / 65)
+    assert gpu_runs.t4_estimate(1e12, run)["high"] == pytest.approx(65e12 / 6e12)  # capped at the ceiling
+    assert gpu_runs.t4_estimate(n, {**run, "device": "Some GPU"})["low"] is None
 
 
 def test_the_shipped_file_if_any_follows_the_schema():
@@ -88,6 +93,15 @@ def test_chapter_07_shows_a_measured_run_with_the_cards_name(tmp_path, monkeypat
     shown = _run_gpu_cell(monkeypatch, tmp_path)
     text = "\n".join(s[1] for s in shown if isinstance(s, tuple))
     assert "Measured here** on an NVIDIA H200" in text and "No GPU run" not in text
-    assert "estimated" in text and "20 times the CPU baseline" in text
+    assert "So a T4 is estimated at" in text and "bound by per-step overhead" in text
+    assert "is 20 times the CPU's 1,000 target tokens/s" in text
     tables = [s for s in shown if not isinstance(s, tuple)]
     assert len(tables) == 1 and "seed-bf16" in tables[0].to_html()
+
+
+def test_chapter_07_compares_the_cpu_only_with_its_own_preset(tmp_path, monkeypatch):
+    other = json.loads(json.dumps(FAKE))
+    other["cpu_baseline"]["preset"] = "improved"  # no improved run on the GPU: no speed-up claimed
+    (tmp_path / "gpu_runs.json").write_text(json.dumps(other))
+    text = "\n".join(s[1] for s in _run_gpu_cell(monkeypatch, tmp_path) if isinstance(s, tuple))
+    assert "times the CPU" not in text and "Measured here" in text
