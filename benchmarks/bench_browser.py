@@ -79,8 +79,7 @@ class Page:
                                          f"{view.html}</body></html>", encoding="utf-8")
         port = serve_assets(str(site))
         self.browser = _browser()
-        self.browser.get(f"http://127.0.0.1:{port}/index.html")
-        _wait(self.browser, "ready")
+        self.browser.get(f"http://127.0.0.1:{port}/index.html")  # the model loads at the first Generate
 
     def run(self, prompt: str) -> tuple[str, int, float]:
         """Code, tokens and decoding seconds (as the page measures them) of one generation."""

@@ -99,8 +99,8 @@ class DecoderStepExport(nn.Module):
             cache.layers[i] = LayerCache(self_k=past[2 * i], self_v=past[2 * i + 1],
                                          cross_k=cross[2 * i], cross_v=cross[2 * i + 1])
         src_mask = (src != self.model.pad_id).unsqueeze(1).unsqueeze(2)  # (B, 1, 1, S)
-        memory = cross[0]  # unused: every layer reads its cached cross keys/values
-        hidden, _, cross_w = self.model.decode(tokens, memory, src_mask, cache=cache,
+        # no encoder output: every layer reads the cross keys/values cached from it
+        hidden, _, cross_w = self.model.decode(tokens, None, src_mask, cache=cache,
                                                return_attention=True)  # (B, 1, D), [(B, H, 1, S)] * n
         scores = project_scores(self.model, hidden, src, cross_w)[:, -1]  # (B, V)
         present = []

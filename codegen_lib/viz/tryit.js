@@ -343,12 +343,20 @@ function cgTryIt(root) {
     });
     heat.innerHTML = g + '</div>';
   }
+  async function load() {  // the model is fetched on first use: about 31 MB, then cached by the browser
+    if (L) return L;
+    setStatus('loading', 'loading the model (once: about 15 MB of weights and 15 MB of ONNX Runtime)…');
+    L = await cgLoad(cfg, true);
+    return L;
+  }
   async function go() {
     var prompt = box.value;
     if (!prompt.trim()) { setStatus('error', 'The prompt is empty: describe the code you want.'); return; }
     run.disabled = true;
-    setStatus('running', '');
+    setStatus('running', '');  // at once, so that no one reads the previous run's 'done'
     try {
+      await load();
+      setStatus('running', '');
       var strategy = $('strategy').value;
       var res = await cgGenerate(L, prompt, strategy, function (step) {
         if (step % 16 === 0) msg.textContent = (step + 1) + ' tokens…'; });
@@ -361,21 +369,18 @@ function cgTryIt(root) {
       $('speed').dataset.seconds = res.seconds;
       root.dataset.ids = JSON.stringify(res.ids);
       last = res; controls(); draw();
-      setStatus('done', '');
+      setStatus('done', 'model loaded in ' + L.loadSeconds.toFixed(1) + ' s');
     } catch (e) {
       setStatus('error', String(e && e.message || e));
     }
     run.disabled = false;
   }
   run.addEventListener('click', go);
-  cgLoad(cfg, true).then(function (loaded) {
-    L = loaded;
-    run.disabled = false;
-    setStatus('ready', 'model loaded in ' + L.loadSeconds.toFixed(1) + ' s');
-    var q = new URLSearchParams(location.search);
-    if (q.get('strategy') === 'beam') $('strategy').value = 'beam';
-    if (q.get('prompt') !== null) { box.value = q.get('prompt'); go(); }
-  }, function (e) { setStatus('error', String(e && e.message || e)); });
+  run.disabled = false;
+  setStatus('ready', 'the model loads when you press Generate (once: about 30 MB)');
+  var q = new URLSearchParams(location.search);
+  if (q.get('strategy') === 'beam') $('strategy').value = 'beam';
+  if (q.get('prompt') !== null) { box.value = q.get('prompt'); go(); }
 }
 
 function cgTokenBox(root, cfg, $) {

@@ -13,7 +13,8 @@ penalty 1); with a slot model (``config.slots``) the prompt is canonicalized and
 ``tests/test_book.py`` checks in headless Chromium that chapter 08's page writes PyTorch's greedy output
 token for token; ``tests/test_viz_tryit.py`` checks the JavaScript ports against the Python with node.
 
-Where the files come from:
+The model is fetched at the first **Generate** (about 30 MB: 15 MB of weights, 15 MB of ONNX Runtime's
+WASM; then the browser's cache), so a reader who only reads downloads nothing. Where the files come from:
 
 * the static book: ``<the book>/_static/tryit/`` (found from the page's own ``_static`` scripts);
 * Jupyter: a small local HTTP server the kernel starts (``127.0.0.1``, CORS open), on the same folder;
@@ -128,7 +129,7 @@ class TryItView:
                 "<div class='cg-tryit-bar'><select id='tryit-strategy' data-role='strategy' style='width:auto'>"
                 "<option value='greedy'>greedy</option><option value='beam'>beam search (4 beams)</option>"
                 "</select> <button id='tryit-run' data-role='run' disabled>Generate</button> "
-                "<span id='tryit-status' data-role='status'>loading</span> "
+                "<span id='tryit-status' data-role='status'>ready</span> "
                 "<span class='cg-tryit-msg' data-role='msg'></span></div>"
                 "<pre id='tryit-code' class='cg-tryit-code' data-role='code'></pre>"
                 "<div class='cg-tryit-msg' data-role='speed' id='tryit-speed'></div>"
