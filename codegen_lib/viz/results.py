@@ -141,7 +141,7 @@ def results_style(frame):
     """``frame`` as the page shows it: no index column, a little space between columns, names kept on one
     line (a Styler, which never cuts a value short)."""
     return frame.style.hide(axis="index").set_table_styles([
-        {"selector": "td, th", "props": "padding: 2px 10px; text-align: left;"},
+        {"selector": "td, th", "props": "padding: 2px 6px; text-align: left;"},
         {"selector": "td:first-child", "props": "white-space: nowrap;"},
     ])
 
