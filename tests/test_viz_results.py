@@ -83,5 +83,5 @@ def test_results_style_hides_the_index_and_spaces_the_columns():
     from codegen_lib.viz import results_style
 
     html = results_style(results_tables(ROWS)["works"]).to_html()
-    assert "padding: 2px 10px" in html and "everyday/test" in html
+    assert "padding: 2px 6px" in html and "everyday/test" in html
     assert "row_heading" not in html  # no index column
