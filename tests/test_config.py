@@ -22,7 +22,18 @@ def test_other_presets():
     assert improved.norm_first and improved.tie_embeddings
     assert (improved.d_model, improved.num_heads, improved.num_layers, improved.d_ff) == (256, 8, 3, 1024)
     assert (improved.max_src_len, improved.max_tgt_len) == (128, 256)
-    assert set(PRESETS) == {"seed", "tiny", "small", "improved"}
+    assert set(PRESETS) == {"seed", "tiny", "small", "improved", "copy"}
+    copy = ModelConfig.preset("copy")  # improved + the copy head + slot-canonicalized requests (issue 17)
+    assert copy.copy_head and copy.slots and not improved.copy_head and not improved.slots
+    assert {k: v for k, v in copy.to_dict().items() if k not in ("copy_head", "slots")} == \
+        {k: v for k, v in improved.to_dict().items() if k not in ("copy_head", "slots")}
+
+
+def test_copy_head_needs_one_shared_vocabulary():
+    import pytest
+
+    with pytest.raises(ValueError, match="one shared vocabulary"):
+        ModelConfig(src_vocab_size=100, tgt_vocab_size=120, copy_head=True)
 
 
 def test_preset_overrides_and_unknown_preset():
