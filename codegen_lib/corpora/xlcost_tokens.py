@@ -227,57 +227,12 @@ def _join_line(tokens: list[str]) -> str:
     return out
 
 
+_AUGMENTED = {"+=", "-=", "*=", "/=", "//=", "%=", "**=", "|=", "&=", "^="}  # augmented assignments
 _CONTINUES = {
-    "+",
-    "-",
-    "*",
-    "/",
-    "//",
-    "%",
-    "**",
-    "=",
-    "==",
-    "!=",
-    "<",
-    ">",
-    "<=",
-    ">=",
-    "and",
-    "or",
-    "not",
-    "in",
-    "|",
-    "&",
-    "^",
-    "<<",
-    ">>",
-    "+=",
-    "-=",
-    "*=",
-    "/=",
-    "//=",
-    "%=",
-    "**=",
-    "|=",
-    "&=",
-    "^=",
+    "+", "-", "*", "/", "//", "%", "**", "=", "==", "!=", "<", ">", "<=", ">=",
+    "and", "or", "not", "in", "|", "&", "^", "<<", ">>", *_AUGMENTED,
 }  # a logical line cannot end with one of these: the next line continues it
-_BINARY_START = _CONTINUES - {
-    "+",
-    "-",
-    "not",
-    "=",
-    "+=",
-    "-=",
-    "*=",
-    "/=",
-    "//=",
-    "%=",
-    "**=",
-    "|=",
-    "&=",
-    "^=",
-}
+_BINARY_START = _CONTINUES - {"+", "-", "not", "=", *_AUGMENTED}
 
 
 def _port_print(tokens: list[str]) -> list[str]:
