@@ -192,8 +192,7 @@ def _edit_tokens(code: str, edit) -> str | None:
     out, last = [], 0
     for a, b, kind, text in merged:
         new = edit(kind, text)
-        if new is None:
-            # a dotted run that does not match as a whole: try its first name alone
+        if new is None:  # this token stays as it is
             continue
         out.append(code[last:a])
         out.append(new)
