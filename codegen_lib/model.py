@@ -270,7 +270,7 @@ class Transformer(nn.Module):
         decoder layer for its cross-attention weights.
         """
         if self.copy_gate is None:
-            return self.fc(self.decode(tgt, memory, src_mask, tgt_mask, cache))  # (B, T, V)
+            return self.project(self.decode(tgt, memory, src_mask, tgt_mask, cache))  # (B, T, V) logits
         hidden, _, cross_w = self._decoder_stack(tgt, memory, src_mask, tgt_mask, cache, "last")
         return self.project(hidden, src, cross_w[-1].mean(dim=1))  # (B, H, T, S) -> (B, T, S)
 
