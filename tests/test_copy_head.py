@@ -55,6 +55,39 @@ def test_gate_at_zero_copies_only_source_tokens():
         assert probs[b][:, outside].max() < 1e-6
 
 
+def _dense_mixture(model, src, tgt):
+    """The pointer-generator written out over the whole vocabulary: the reference for project()."""
+    src_mask, tgt_mask = model.generate_mask(src, tgt)
+    memory = model.encode(src, src_mask)
+    hidden, _, cross_w = model.decode(tgt, memory, src_mask, tgt_mask, return_attention=True)
+    cross = cross_w[-1].mean(dim=1)  # (B, T, S)
+    p_vocab = torch.softmax(model.fc(hidden), -1)  # (B, T, V)
+    p_gen = torch.sigmoid(model.copy_gate(hidden))  # (B, T, 1)
+    index = src.unsqueeze(1).expand(-1, cross.size(1), -1)  # (B, T, S)
+    p_copy = torch.zeros_like(p_vocab).scatter_add_(-1, index, cross)  # (B, T, V)
+    return (p_gen * p_vocab + (1 - p_gen) * p_copy).log()
+
+
+def test_project_equals_the_dense_mixture_in_value_and_gradient():
+    model = _model(seed=5).train()
+    model.dropout.p = 0.0
+    for m in model.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.p = 0.0
+    src, tgt = _batch()
+    src[1, 3] = src[1, 5] = src[1, 7]  # a token three times in one source: its copy mass is summed
+    target = torch.randint(4, V, tgt.shape, generator=torch.Generator().manual_seed(2))
+    grads = []
+    for fn in (lambda: model(src, tgt), lambda: _dense_mixture(model, src, tgt)):
+        model.zero_grad()
+        scores = fn()
+        torch.nn.functional.nll_loss(scores.reshape(-1, V), target.reshape(-1)).backward()
+        grads.append((scores.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]))
+    torch.testing.assert_close(grads[0][0], grads[1][0], atol=1e-5, rtol=1e-5)
+    for a, b in zip(grads[0][1], grads[1][1]):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
 def test_kv_cache_and_full_decode_give_the_same_ids():
     model = _model(seed=3)
     src, _ = _batch()
