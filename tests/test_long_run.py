@@ -1,0 +1,76 @@
+"""scripts/long_run.py (issue 17's CPU long run): sittings that stop at a checkpoint and resume exactly, the
+warm start into a copy-head model, and the one-line errors."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import torch
+from test_gpu_run import bundle  # noqa: F401  (the tiny bundle fixture)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _args(bundle, out, *more):
+    return ["--bundle", str(bundle), "--recipe", "C-copy", "--out", str(out), "--max-steps", "6",
+            "--size-preset", "tiny", "--batch-size", "4", "--warmup", "2", "--save-every", "2", "--eval-every", "3",
+            "--threads", "1", *more]
+
+
+def _weights(run):
+    from codegen_lib.checkpoint import load_checkpoint
+
+    model, _, _ = load_checkpoint(run / "last")
+    return model.state_dict()
+
+
+def test_sittings_stop_at_a_checkpoint_and_resume_exactly(bundle, tmp_path):  # noqa: F811
+    lr = _script("long_run")
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert lr.main(_args(bundle, whole)) == 0
+    assert (whole / "final" / "config.json").is_file()
+    parts.mkdir()
+    (parts / "STOP").touch()  # the first sitting ends at its first checkpoint (step 2)
+    assert lr.main(_args(bundle, parts)) == 0
+    assert not (parts / "STOP").exists() and not (parts / "final").exists()
+    assert lr.main(_args(bundle, parts, "--stop-after-hours", "0")) == 0  # the second ends at step 4
+    assert lr.main(_args(bundle, parts)) == 0  # the third finishes
+    record = json.loads((parts / "long_run.json").read_text())
+    assert [(s["from_step"], s["to_step"]) for s in record["sittings"]] == [(0, 2), (2, 4), (4, 6)]
+    assert record["total"]["steps"] == 6
+    assert sum(s["target_tokens"] for s in record["sittings"]) == record["total"]["target_tokens"]
+    a, b = _weights(whole), _weights(parts)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=0, rtol=0)
+
+
+def test_init_from_a_plain_model_gives_a_copy_head_that_starts_near_it(bundle, tmp_path):  # noqa: F811
+    lr, gr = _script("long_run"), _script("gpu_run")
+    plain = tmp_path / "plain"
+    args = _args(bundle, plain, "--max-steps", "2")
+    args[args.index("C-copy")] = "B-canon"
+    assert lr.main(args) == 0
+    rows, tok, _ = gr.load_bundle(bundle)
+    cfg = gr.model_cfg_for(gr.RECIPES["C-copy"], tok, "tiny")
+    model = lr.warm_model(cfg, plain / "last", tok)
+    assert torch.sigmoid(model.copy_gate.bias).item() > 0.95 - 1e-3
+    source = _weights(plain)
+    for k, v in model.state_dict().items():
+        if not k.startswith("copy_gate"):
+            torch.testing.assert_close(v, source[k])
+
+
+def test_bad_input_is_one_line_and_exit_2(bundle, tmp_path, capsys):  # noqa: F811
+    lr = _script("long_run")
+    assert lr.main(_args(tmp_path / "nowhere", tmp_path / "r")) == 2
+    assert lr.main(_args(bundle, tmp_path / "r", "--recipe", "Z-none")) == 2
+    assert lr.main(_args(bundle, tmp_path / "r", "--init-from", str(tmp_path / "missing"))) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("error: ") for line in err)
