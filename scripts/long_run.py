@@ -9,7 +9,10 @@ Run the same command again to continue: a run whose ``OUT/last`` exists resumes 
 schedule, RNG and data position; ``codegen_lib.train.train(resume=True)``), so the cosine schedule spans every
 sitting. A sitting ends at ``--max-steps`` (then ``OUT/final`` is the float16 export), or at the first
 checkpoint after ``--stop-after-hours`` of this sitting, or at the first checkpoint after the file
-``OUT/STOP`` appears (it is removed). Keep OUT outside the work tree.
+``OUT/STOP`` appears (it is removed). Keep OUT outside the work tree. A finished run is probed on validation
+data only (``gpu_run.probe``: CoNaLa BLEU, Django EM, MBPP pass@1 and syntax, the everyday suite; greedy), the
+same probe as the GPU ablations, into ``long_run.json``; running the command again on a finished run
+re-exports and re-probes.
 
 ``--init-from`` starts a new run from another checkpoint's weights (the same tokenizer and size); a copy-head
 recipe started from a model without the head gets a gate that starts at ``p_gen = sigmoid(3) = 0.95``, so the
@@ -102,6 +105,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size-preset", default=None, help="replace the recipe's model size (tests: tiny)")
+    p.add_argument("--probe-rows", type=int, default=300,
+                   help="Django validation rows of the final probe (gpu_run.probe); 0 = no probe")
     args = p.parse_args(argv)
 
     import torch
@@ -159,7 +164,8 @@ def main(argv=None) -> int:
                  train_s=round(seconds, 1), target_tokens_per_s=round(tokens / max(seconds, 1e-9)),
                  load_average=sitting.load, step_val=[v for v in history.get("step_val", [])
                                                       if v["step"] > step0])
-    record["sittings"].append(entry)
+    if steps:  # re-running a finished run trains nothing: no sitting to record
+        record["sittings"].append(entry)
     record["total"] = {"steps": len(history["steps"]), "target_tokens": sum(s["tokens"] for s in history["steps"]),
                        "train_s": round(history["train_time_s"], 1)}
     atomic_write_json(record_path, record, indent=1)
@@ -172,6 +178,17 @@ def main(argv=None) -> int:
     export_checkpoint(out / "last", out / "final", dtype="float16",
                       extra={"trained_on": f"cpu x{os.cpu_count()}", "recipe_name": args.recipe})
     print(f"finished at step {len(history['steps'])}; float16 export in {out / 'final'}", flush=True)
+    if args.probe_rows:
+        from codegen_lib.checkpoint import load_checkpoint
+
+        t0 = time.perf_counter()
+        final, _, _ = load_checkpoint(out / "final")
+        record["probe"] = gpu_run.probe(final.float(), tokenizer, rows, args)  # validation only, greedy
+        record["probe"]["seconds"] = round(time.perf_counter() - t0, 1)
+        record["score"] = round(gpu_run.score(record["probe"]), 4)
+        atomic_write_json(record_path, record, indent=1)
+        shown = {k: v for k, v in record["probe"].items() if k != "everyday_answers"}
+        print(f"probe (validation, greedy): {json.dumps(shown)}", flush=True)
     return 0
 
 

@@ -21,7 +21,7 @@ def _script(name):
 def _args(bundle, out, *more):
     return ["--bundle", str(bundle), "--recipe", "C-copy", "--out", str(out), "--max-steps", "6",
             "--size-preset", "tiny", "--batch-size", "4", "--warmup", "2", "--save-every", "2", "--eval-every", "3",
-            "--threads", "1", *more]
+            "--threads", "1", "--probe-rows", "0", *more]
 
 
 def _weights(run):
@@ -44,7 +44,12 @@ def test_sittings_stop_at_a_checkpoint_and_resume_exactly(bundle, tmp_path):  # 
     assert lr.main(_args(bundle, parts)) == 0  # the third finishes
     record = json.loads((parts / "long_run.json").read_text())
     assert [(s["from_step"], s["to_step"]) for s in record["sittings"]] == [(0, 2), (2, 4), (4, 6)]
-    assert record["total"]["steps"] == 6
+    assert record["total"]["steps"] == 6 and "probe" not in record
+    assert lr.main(_args(bundle, whole, "--probe-rows", "2")) == 0  # a finished run: re-export and probe
+    again = json.loads((whole / "long_run.json").read_text())
+    probe = again["probe"]
+    assert len(again["sittings"]) == 1
+    assert 0 <= probe["conala_bleu"] <= 100 and probe["everyday_n"] >= 1 and 0 <= probe["mbpp_syntax"] <= 1
     assert sum(s["target_tokens"] for s in record["sittings"]) == record["total"]["target_tokens"]
     a, b = _weights(whole), _weights(parts)
     for k in a:
