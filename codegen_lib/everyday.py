@@ -32,9 +32,10 @@ as is, followed by asserts that call it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-__all__ = ["SOURCE", "COLUMNS", "load_requests", "job", "check", "statuses"]
+__all__ = ["SOURCE", "COLUMNS", "load_requests", "job", "check", "statuses", "overlap"]
 
 SOURCE = "everyday"
 COLUMNS = ("prompt", "code", "tests", "source", "id", "entry_point", "kind", "setup", "target")
@@ -337,3 +338,36 @@ def check(rows: Sequence[dict], codes: Sequence[str], *, timeout: float = 10.0,
           workers: int | None = None) -> list[bool]:
     """Whether each generated code solves its request, run in the sandbox (``codes[i]`` for ``rows[i]``)."""
     return [s == "pass" for s in statuses(rows, codes, timeout=timeout, workers=workers)]
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(re.findall(r"[a-z0-9_]+", text.lower()))
+
+
+def overlap(requests: Sequence[dict], train_rows: Sequence[dict]) -> list[dict]:
+    """How close each request comes to the training data (chapter 09): the suite is never trained on, but
+    CoNaLa-style requests have paraphrases in CoNaLa and ``tasks``.
+
+    Args:
+        requests: rows of :func:`load_requests` (``id``, ``prompt``, ``code``).
+        train_rows: the training pairs (``prompt``, ``code``, ``source``), e.g. a model's training mixture.
+    Returns one dict per request: ``id``, ``nearest`` (the training prompt sharing the largest share of words:
+    Jaccard similarity of the lower-cased word sets), its ``nearest_id``, ``source`` and ``similarity`` (0-1), and
+    ``reference_in_training``: whether the request's reference code, whitespace aside, is a training target.
+    """
+    index = [(_words(r["prompt"]), r) for r in train_rows]
+    targets = {re.sub(r"\s+", "", r["code"]) for r in train_rows}
+    out = []
+    for q in requests:
+        words = _words(q["prompt"])
+        best, near = -1.0, None
+        for w, r in index:
+            sim = len(words & w) / max(len(words | w), 1)
+            if sim > best:
+                best, near = sim, r
+        near = near or {}
+        out.append({"id": q["id"], "nearest": near.get("prompt", ""), "nearest_id": near.get("id", ""),
+                    "source": near.get("source", ""),
+                    "similarity": round(max(best, 0.0), 3),
+                    "reference_in_training": re.sub(r"\s+", "", q["code"]) in targets})
+    return out

@@ -109,9 +109,9 @@ def main(argv=None) -> int:
                    help="Django validation rows of the final probe (gpu_run.probe); 0 = no probe")
     args = p.parse_args(argv)
 
+    import gpu_run
     import torch
 
-    import gpu_run
     from codegen_lib.io import atomic_write_json
     from codegen_lib.train import TrainConfig, train
 

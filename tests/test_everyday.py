@@ -126,3 +126,16 @@ def test_the_suite_scores_everyday_requests_with_their_checks(monkeypatch, rows)
     m = res["everyday_val"]["metrics"]
     assert res["everyday_val"]["rows"] == 6 and m["solved"] == 3 and m["pass@1"] == 0.5
     assert res["everyday_val"]["statuses"] == ["pass"] * 3 + ["error"] * 3
+
+
+def test_overlap_finds_the_nearest_training_request_and_verbatim_references(by_id):
+    from codegen_lib.everyday import overlap
+
+    req = [by_id["everyday-reverse-string"], by_id["everyday-sort-dicts-by-key"]]
+    train = [{"prompt": "Reverse a string `s`", "code": "s[::-1]", "source": "conala"},
+             {"prompt": "open a file", "code": "open(f)", "source": "conala"},
+             {"prompt": "sort list `x` by key 'age'", "code": "x.sort()", "source": "tasks"}]
+    a, b = overlap(req, train)
+    assert a["nearest"] == "Reverse a string `s`" and a["source"] == "conala" and a["reference_in_training"]
+    assert a["similarity"] == 0.6  # {reverse, string, s} shared; {reverse, the, a, string, s} in all
+    assert b["source"] == "tasks" and not b["reference_in_training"] and 0 < b["similarity"] < 1

@@ -18,8 +18,8 @@ def _script(name):
     return module
 
 
-def _args(bundle, out, *more):
-    return ["--bundle", str(bundle), "--recipe", "C-copy", "--out", str(out), "--max-steps", "6",
+def _args(bundle_dir, out, *more):
+    return ["--bundle", str(bundle_dir), "--recipe", "C-copy", "--out", str(out), "--max-steps", "6",
             "--size-preset", "tiny", "--batch-size", "4", "--warmup", "2", "--save-every", "2", "--eval-every", "3",
             "--threads", "1", "--probe-rows", "0", *more]
 
@@ -79,3 +79,13 @@ def test_bad_input_is_one_line_and_exit_2(bundle, tmp_path, capsys):  # noqa: F8
     assert lr.main(_args(bundle, tmp_path / "r", "--init-from", str(tmp_path / "missing"))) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+
+
+def test_everyday_overlap_writes_ids_not_training_text(bundle, tmp_path):  # noqa: F811
+    out = tmp_path / "overlap.json"
+    assert _script("everyday_overlap").main(["--bundle", str(bundle), "--out", str(out)]) == 0
+    body = json.loads(out.read_text())
+    assert body["sources"] == ["code", "conala", "django"] and len(body["requests"]) >= 30
+    assert all(set(r) == {"id", "nearest_id", "source", "similarity", "reference_in_training"}
+               for r in body["requests"])
+    assert _script("everyday_overlap").main(["--bundle", str(tmp_path), "--out", str(out)]) == 2
