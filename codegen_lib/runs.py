@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["NOT_RECORDED", "history_curve", "run_from_history", "collect_runs", "gpu_hour"]
+__all__ = ["NOT_RECORDED", "history_curve", "run_from_history", "collect_runs", "gpu_hour", "sittings_frame"]
 
 NOT_RECORDED = "machine not recorded"
 _MACHINE_KEYS = ("train_machine", "machine", "device")  # the first one a file has names the machine
@@ -154,3 +154,33 @@ def gpu_hour(path: str | os.PathLike, *, preset: str | None = None, batch_size: 
         "tokens_per_s": speed(best), "tokens_per_hour": speed(best) * 3600,
         "cpu_baseline": data.get("cpu_baseline") if isinstance(data.get("cpu_baseline"), dict) else None,
     }
+
+
+def sittings_frame(record: Mapping[str, Any]):
+    """The sittings of a long run (``long_run.json``, written by ``scripts/long_run.py``) as a table, one row
+    each, plus a ``total`` row (chapter 07).
+
+    Columns: the steps trained, target tokens, training hours, target tokens per second, the median load
+    average while it ran (the run's own threads count: ``threads`` alone means nothing else ran) and the
+    machine. ``record``: ``{"sittings": [{"from_step", "to_step", "target_tokens", "train_s",
+    "target_tokens_per_s", "load_average": [...], "cpus", "threads", ...}], "total": {...}}``.
+    """
+    import statistics
+
+    import pandas as pd
+
+    rows = []
+    for i, s in enumerate(record.get("sittings", []), 1):
+        load = s.get("load_average") or []
+        rows.append({"sitting": str(i), "steps": f"{s['from_step']:,}-{s['to_step']:,}",
+                     "target tokens": f"{s['target_tokens']:,}", "hours": f"{s['train_s'] / 3600:.2f}",
+                     "target tokens / s": f"{s['target_tokens_per_s']:,}",
+                     "load (median)": f"{statistics.median(load):.1f}" if load else "not recorded",
+                     "machine": f"{s.get('cpus', '?')}-core CPU, {s.get('threads', '?')} threads"})
+    total = record.get("total")
+    if rows and total:
+        rows.append({"sitting": "total", "steps": f"0-{total['steps']:,}",
+                     "target tokens": f"{total['target_tokens']:,}", "hours": f"{total['train_s'] / 3600:.2f}",
+                     "target tokens / s": f"{total['target_tokens'] / max(total['train_s'], 1e-9):,.0f}",
+                     "load (median)": "", "machine": ""})
+    return pd.DataFrame(rows).set_index("sitting") if rows else pd.DataFrame()

@@ -67,6 +67,21 @@ class _Sitting:
             raise StopSitting(state["step"])
 
 
+def cpu_name(threads: int) -> str:
+    """``"2-core CPU (AMD EPYC ...), 2 threads"``: the machine, as chapter 07's compute table names it."""
+    import platform
+
+    model = platform.processor() or "CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()}-core CPU ({model}), {threads} threads"
+
+
 def warm_model(cfg, init_from: Path, tokenizer):
     """A model of ``cfg`` holding ``init_from``'s weights; a copy gate it lacks starts at p_gen = 0.95."""
     import torch
@@ -176,7 +191,7 @@ def main(argv=None) -> int:
     from codegen_lib.pretrained import export_checkpoint
 
     export_checkpoint(out / "last", out / "final", dtype="float16",
-                      extra={"trained_on": f"cpu x{os.cpu_count()}", "recipe_name": args.recipe})
+                      extra={"train_machine": cpu_name(args.threads), "recipe_name": args.recipe})
     print(f"finished at step {len(history['steps'])}; float16 export in {out / 'final'}", flush=True)
     if args.probe_rows:
         from codegen_lib.checkpoint import load_checkpoint

@@ -106,3 +106,20 @@ def test_gpu_hour_without_a_file_or_runs(tmp_path):
     assert gpu_hour(tmp_path / "missing.json") is None
     write(tmp_path / "empty.json", {"device": "x", "runs": []})
     assert gpu_hour(tmp_path / "empty.json") is None
+
+
+def test_sittings_frame_lists_each_sitting_and_the_total():
+    from codegen_lib.runs import sittings_frame
+
+    record = {"sittings": [
+        {"from_step": 0, "to_step": 500, "target_tokens": 1_000_000, "train_s": 1800.0, "target_tokens_per_s": 556,
+         "load_average": [2.0, 2.1, 3.5], "cpus": 2, "threads": 2},
+        {"from_step": 500, "to_step": 800, "target_tokens": 600_000, "train_s": 1800.0, "target_tokens_per_s": 333,
+         "load_average": [], "cpus": 2, "threads": 2}],
+        "total": {"steps": 800, "target_tokens": 1_600_000, "train_s": 3600.0}}
+    frame = sittings_frame(record)
+    assert list(frame.index) == ["1", "2", "total"]
+    assert frame.loc["1", "load (median)"] == "2.1" and frame.loc["2", "load (median)"] == "not recorded"
+    assert frame.loc["total", "hours"] == "1.00" and frame.loc["total", "target tokens / s"] == "444"
+    assert frame.loc["2", "steps"] == "500-800"
+    assert sittings_frame({"sittings": []}).empty
