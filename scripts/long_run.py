@@ -161,7 +161,8 @@ def main(argv=None) -> int:
     sitting = _Sitting(out, time.time() + hours * 3600 if hours is not None else float("inf"))
     before = json.loads((out / "history.json").read_text()) if resume and (out / "history.json").is_file() else {}
     step0, time0 = len(before.get("steps", [])), before.get("train_time_s", 0.0)
-    entry = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "cpus": os.cpu_count(), "threads": args.threads,
+    entry = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "argv": ["scripts/long_run.py", *sys.argv[1:]]
+             if argv is None else ["scripts/long_run.py", *argv], "cpus": os.cpu_count(), "threads": args.threads,
              "torch": torch.__version__, "from_step": step0}
     print(f"{'resuming' if resume else 'starting'} {args.recipe} at step {step0} of {args.max_steps} -> {out}",
           flush=True)

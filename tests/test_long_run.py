@@ -45,6 +45,7 @@ def test_sittings_stop_at_a_checkpoint_and_resume_exactly(bundle, tmp_path):  # 
     record = json.loads((parts / "long_run.json").read_text())
     assert [(s["from_step"], s["to_step"]) for s in record["sittings"]] == [(0, 2), (2, 4), (4, 6)]
     assert record["total"]["steps"] == 6 and "probe" not in record
+    assert record["sittings"][1]["argv"][-2:] == ["--stop-after-hours", "0"]
     assert lr.main(_args(bundle, whole, "--probe-rows", "2")) == 0  # a finished run: re-export and probe
     again = json.loads((whole / "long_run.json").read_text())
     probe = again["probe"]
