@@ -7,7 +7,8 @@ sittings, with a checkpoint every few minutes (chapter 07 tells the story; the c
 
 Run the same command again to continue: a run whose ``OUT/last`` exists resumes exactly (weights, optimizer,
 schedule, RNG and data position; ``codegen_lib.train.train(resume=True)``), so the cosine schedule spans every
-sitting. A sitting ends at ``--max-steps`` (then ``OUT/final`` is the float16 export), or at the first
+sitting. A different ``--max-steps`` on resume lengthens or shortens the schedule from there on (the cosine is
+recomputed for the new length); ``long_run.json`` records the change and the step it took effect. A sitting ends at ``--max-steps`` (then ``OUT/final`` is the float16 export), or at the first
 checkpoint after ``--stop-after-hours`` of this sitting, or at the first checkpoint after the file
 ``OUT/STOP`` appears (it is removed). Keep OUT outside the work tree. A finished run is probed on validation
 data only (``gpu_run.probe``: CoNaLa BLEU, Django EM, MBPP pass@1 and syntax, the everyday suite; greedy), the
@@ -157,6 +158,11 @@ def main(argv=None) -> int:
     record = json.loads(record_path.read_text()) if record_path.is_file() else {
         "recipe": args.recipe, "recipe_fields": recipe, "init_from": args.init_from, "max_steps": args.max_steps,
         "train_rows": len(data), "batch_size": args.batch_size, "lr": args.lr, "sittings": []}
+    if record["max_steps"] != args.max_steps:  # the schedule's length changed at this sitting: say so
+        record.setdefault("max_steps_changes", []).append(
+            {"at_step": len(json.loads((out / "history.json").read_text())["steps"]) if resume else 0,
+             "from": record["max_steps"], "to": args.max_steps})
+        record["max_steps"] = args.max_steps
     hours = args.stop_after_hours
     sitting = _Sitting(out, time.time() + hours * 3600 if hours is not None else float("inf"))
     before = json.loads((out / "history.json").read_text()) if resume and (out / "history.json").is_file() else {}

@@ -90,3 +90,17 @@ def test_everyday_overlap_writes_ids_not_training_text(bundle, tmp_path):  # noq
     assert all(set(r) == {"id", "nearest_id", "source", "similarity", "reference_in_training"}
                for r in body["requests"])
     assert _script("everyday_overlap").main(["--bundle", str(tmp_path), "--out", str(out)]) == 2
+
+
+def test_a_longer_schedule_on_resume_is_recorded(bundle, tmp_path):  # noqa: F811
+    lr = _script("long_run")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "STOP").touch()
+    assert lr.main(_args(bundle, run)) == 0  # stops at step 2 of 6
+    args = _args(bundle, run)
+    args[args.index("--max-steps") + 1] = "8"
+    assert lr.main(args) == 0
+    record = json.loads((run / "long_run.json").read_text())
+    assert record["max_steps_changes"] == [{"at_step": 2, "from": 6, "to": 8}] and record["max_steps"] == 8
+    assert record["total"]["steps"] == 8
