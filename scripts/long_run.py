@@ -167,6 +167,16 @@ def main(argv=None) -> int:
     sitting = _Sitting(out, time.time() + hours * 3600 if hours is not None else float("inf"))
     before = json.loads((out / "history.json").read_text()) if resume and (out / "history.json").is_file() else {}
     step0, time0 = len(before.get("steps", [])), before.get("train_time_s", 0.0)
+    last_to = record["sittings"][-1]["to_step"] if record["sittings"] else 0
+    if step0 > last_to:  # a sitting ended (killed) before writing its entry: rebuild it from the history
+        done = before["steps"]
+        t_prev = done[last_to - 1]["time_s"] if last_to else 0.0
+        seconds = done[step0 - 1]["time_s"] - t_prev
+        tokens = sum(s["tokens"] for s in done[last_to:step0])
+        record["sittings"].append({"from_step": last_to, "to_step": step0, "target_tokens": tokens,
+                                   "train_s": round(seconds, 1),
+                                   "target_tokens_per_s": round(tokens / max(seconds, 1e-9)),
+                                   "note": "ended without writing its entry; figures from history.json"})
     entry = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "argv": ["scripts/long_run.py", *sys.argv[1:]]
              if argv is None else ["scripts/long_run.py", *argv], "cpus": os.cpu_count(), "threads": args.threads,
              "torch": torch.__version__, "from_step": step0}

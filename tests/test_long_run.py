@@ -104,3 +104,18 @@ def test_a_longer_schedule_on_resume_is_recorded(bundle, tmp_path):  # noqa: F81
     record = json.loads((run / "long_run.json").read_text())
     assert record["max_steps_changes"] == [{"at_step": 2, "from": 6, "to": 8}] and record["max_steps"] == 8
     assert record["total"]["steps"] == 8
+
+
+def test_a_sitting_killed_before_its_entry_is_rebuilt_from_the_history(bundle, tmp_path):  # noqa: F811
+    lr = _script("long_run")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "STOP").touch()
+    assert lr.main(_args(bundle, run)) == 0  # stops at step 2
+    record = json.loads((run / "long_run.json").read_text())
+    first = record["sittings"].pop()  # as if the sitting had been killed after its checkpoint
+    (run / "long_run.json").write_text(json.dumps(record))
+    assert lr.main(_args(bundle, run)) == 0
+    rebuilt, second = json.loads((run / "long_run.json").read_text())["sittings"]
+    assert (rebuilt["from_step"], rebuilt["to_step"], second["from_step"]) == (0, 2, 2)
+    assert rebuilt["target_tokens"] == first["target_tokens"] and "note" in rebuilt
