@@ -158,15 +158,14 @@ def main(argv=None) -> int:
     record = json.loads(record_path.read_text()) if record_path.is_file() else {
         "recipe": args.recipe, "recipe_fields": recipe, "init_from": args.init_from, "max_steps": args.max_steps,
         "train_rows": len(data), "batch_size": args.batch_size, "lr": args.lr, "sittings": []}
+    before = json.loads((out / "history.json").read_text()) if resume and (out / "history.json").is_file() else {}
+    step0, time0 = len(before.get("steps", [])), before.get("train_time_s", 0.0)
     if record["max_steps"] != args.max_steps:  # the schedule's length changed at this sitting: say so
         record.setdefault("max_steps_changes", []).append(
-            {"at_step": len(json.loads((out / "history.json").read_text())["steps"]) if resume else 0,
-             "from": record["max_steps"], "to": args.max_steps})
+            {"at_step": step0, "from": record["max_steps"], "to": args.max_steps})
         record["max_steps"] = args.max_steps
     hours = args.stop_after_hours
     sitting = _Sitting(out, time.time() + hours * 3600 if hours is not None else float("inf"))
-    before = json.loads((out / "history.json").read_text()) if resume and (out / "history.json").is_file() else {}
-    step0, time0 = len(before.get("steps", [])), before.get("train_time_s", 0.0)
     last_to = record["sittings"][-1]["to_step"] if record["sittings"] else 0
     if step0 > last_to:  # a sitting ended (killed) before writing its entry: rebuild it from the history
         done = before["steps"]

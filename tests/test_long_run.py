@@ -1,21 +1,10 @@
 """scripts/long_run.py (issue 17's CPU long run): sittings that stop at a checkpoint and resume exactly, the
 warm start into a copy-head model, and the one-line errors."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import torch
-from test_gpu_run import bundle  # noqa: F401  (the tiny bundle fixture)
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from test_gpu_run import _script, bundle  # noqa: F401  (the script loader and the tiny bundle fixture)
 
 
 def _args(bundle_dir, out, *more):
