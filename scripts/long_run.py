@@ -12,8 +12,9 @@ recomputed for the new length); ``long_run.json`` records the change and the ste
 checkpoint after ``--stop-after-hours`` of this sitting, or at the first checkpoint after the file
 ``OUT/STOP`` appears (it is removed). Keep OUT outside the work tree. A finished run is probed on validation
 data only (``gpu_run.probe``: CoNaLa BLEU, Django EM, MBPP pass@1 and syntax, the everyday suite; greedy), the
-same probe as the GPU ablations, into ``long_run.json``; running the command again on a finished run
-re-exports and re-probes.
+same probe as the GPU ablations, into ``long_run.json``; ``OUT/final`` then holds what ``artifacts/<name>/``
+ships (the weights, ``recipe.json``, ``run.json``, ``long_run.json``). Running the command again on a finished
+run re-exports and re-probes (``--probe-rows 0``: re-exports and keeps the probe).
 
 ``--init-from`` starts a new run from another checkpoint's weights (the same tokenizer and size); a copy-head
 recipe started from a model without the head gets a gate that starts at ``p_gen = sigmoid(3) = 0.95``, so the
@@ -207,7 +208,8 @@ def main(argv=None) -> int:
     from codegen_lib.pretrained import export_checkpoint
 
     export_checkpoint(out / "last", out / "final", dtype="float16",
-                      extra={"train_machine": cpu_name(args.threads), "recipe_name": args.recipe})
+                      extra={"train_machine": cpu_name(args.threads), "recipe_name": args.recipe,
+                             "exported_from": f"scripts/long_run.py, last checkpoint at step {len(history['steps'])}"})
     print(f"finished at step {len(history['steps'])}; float16 export in {out / 'final'}", flush=True)
     if args.probe_rows:
         from codegen_lib.checkpoint import load_checkpoint
@@ -220,7 +222,34 @@ def main(argv=None) -> int:
         atomic_write_json(record_path, record, indent=1)
         shown = {k: v for k, v in record["probe"].items() if k != "everyday_answers"}
         print(f"probe (validation, greedy): {json.dumps(shown)}", flush=True)
+    write_records(out / "final", record, cfg, tcfg, out, args.bundle, args.threads)
     return 0
+
+
+def write_records(final: Path, record: dict, cfg, tcfg, out: Path, bundle: str, threads: int) -> None:
+    """The files that make ``final/`` a shippable model directory (``artifacts/<name>/``, chapter 07):
+    ``recipe.json`` (the command, the recipe and the exact model and training configs; ``load_recipe`` rebuilds
+    them), ``run.json`` (the data) and a copy of ``long_run.json``. The run directory's path is written as
+    ``OUT`` and the bundle's as ``BUNDLE``, so that no machine's paths are shipped."""
+    from codegen_lib.io import atomic_write_json
+
+    def anonymous(argv):
+        return ["OUT" if a == str(out) else "BUNDLE" if a == str(bundle) else a for a in argv]
+
+    shipped = {**record, "sittings": [{**s, "argv": anonymous(s["argv"])} if "argv" in s else s
+                                      for s in record["sittings"]]}
+    last = record["sittings"][-1] if record["sittings"] else {}
+    atomic_write_json(final / "recipe.json", {
+        "argv": anonymous(last.get("argv", [])), "recipe_name": record["recipe"],
+        "recipe_fields": record["recipe_fields"], "init_from": record["init_from"],
+        "max_steps_changes": record.get("max_steps_changes", []),
+        "machine": cpu_name(last.get("threads", threads)),
+        "model": cfg.to_dict(), "train": tcfg.to_dict(), "preset": "improved"}, indent=1)
+    atomic_write_json(final / "run.json", {
+        "dataset": "mix", "data_dir": None, "max_rows": None, "canonicalized": bool(cfg.slots),
+        "bundle": "scripts/make_bundle.py --mix <load_corpus('mix') saved> --extra doctest=<load_corpus('doctest')"
+                  " saved> --out .bundle", "recipe": record["recipe"]}, indent=1)
+    atomic_write_json(final / "long_run.json", shipped, indent=1)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,31 @@ def test_sittings_stop_at_a_checkpoint_and_resume_exactly(bundle, tmp_path):  # 
         torch.testing.assert_close(a[k], b[k], atol=0, rtol=0)
 
 
+def test_a_finished_run_writes_the_records_a_shipped_model_needs(bundle, tmp_path):  # noqa: F811
+    """OUT/final holds recipe.json (load_recipe rebuilds the exact configs), run.json and long_run.json, with no
+    path of this machine's run directory or bundle in them; a re-export with --probe-rows 0 keeps the probe."""
+    from codegen_lib.checkpoint import load_checkpoint
+    from codegen_lib.recipe import load_recipe, recipe_configs
+
+    lr = _script("long_run")
+    run = tmp_path / "run"
+    assert lr.main(_args(bundle, run, "--probe-rows", "2")) == 0
+    final = run / "final"
+    assert lr.main(_args(bundle, run)) == 0  # --probe-rows 0: re-export only
+    record = json.loads((final / "recipe.json").read_text())
+    model_cfg, train_cfg = recipe_configs(load_recipe(final / "recipe.json"), record["model"]["src_vocab_size"])
+    assert model_cfg.to_dict() == record["model"] and train_cfg.to_dict() == record["train"]
+    model, _, info = load_checkpoint(final)
+    assert model.config.to_dict() == record["model"] and record["recipe_name"] == "C-copy"
+    assert json.loads((final / "run.json").read_text())["dataset"] == "mix"
+    shipped = json.loads((final / "long_run.json").read_text())
+    assert "probe" in shipped and shipped["sittings"][0]["argv"][:5] == [
+        "scripts/long_run.py", "--bundle", "BUNDLE", "--recipe", "C-copy"]
+    for name in ("recipe.json", "run.json", "long_run.json", "config.json"):
+        text = (final / name).read_text()
+        assert str(tmp_path) not in text, name
+
+
 def test_init_from_a_plain_model_gives_a_copy_head_that_starts_near_it(bundle, tmp_path):  # noqa: F811
     lr, gr = _script("long_run"), _script("gpu_run")
     plain = tmp_path / "plain"
