@@ -132,7 +132,7 @@ def build_parser(prog: str = "python -m codegen_lib") -> argparse.ArgumentParser
                    help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy shared CPU)")
     r = t.add_argument_group("--recipe (codegen_lib.recipe: the shipped model's run and the ablations)")
     r.add_argument("--recipe", default=None, metavar="NAME|FILE",
-                   help="train a recipe on the mix corpus: mix-improved (the model shipped before mix-slots), mix (the ablations' "
+                   help="train a recipe on the mix corpus: mix-improved (issue 11's shipped model), mix (the ablations' "
                         "base), or a recipe JSON file; OUT is resumed when OUT/last exists. --preset, "
                         "--train-preset, --vocab-size, --max-steps, --seed, --data-dir and the train "
                         "overrides (--lr, --batch-size...) change the recipe; --dataset, --max-rows, --resume "

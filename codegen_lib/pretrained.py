@@ -236,7 +236,7 @@ def _train_into_cache(entry: Path, name: str, full: Mapping[str, Any], key: str,
         raise
 
 
-SHIPPED_MODEL = "mix-slots"  # artifacts/<SHIPPED_MODEL>/: the checkpoint the repository ships (issue 17)
+SHIPPED_MODEL = "mix-copy"  # artifacts/<SHIPPED_MODEL>/: the checkpoint the repository ships (issue 17)
 
 
 def load_book_model(name: str | None = None, *, train_if_missing: bool = True,

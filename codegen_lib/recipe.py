@@ -4,9 +4,11 @@
     codegen train --recipe mix --preset seed --max-steps 400 --out runs/abl-seed --set train.label_smoothing=0
     codegen train --recipe runs/mix-improved/recipe.json --out runs/again        # a run's own record
 
-The model shipped now (``artifacts/mix-slots``) was trained by ``scripts/gpu_run.py`` on slot-canonicalized
-mix data (its bundle, ``scripts/make_bundle.py``); its ``recipe.json`` loads here as a recipe of the same model
-and training configs, but not of that data.
+The model shipped now (``artifacts/mix-copy``) was trained on the CPU by ``scripts/long_run.py`` (recipe
+``D-rebalanced`` of ``scripts/gpu_run.py``), on slot-canonicalized mix data (its bundle,
+``scripts/make_bundle.py``), starting from the weights of the model shipped before it (``mix-slots``, trained
+by ``scripts/gpu_run.py`` on an H200); its ``recipe.json`` loads here as a recipe of the same model and
+training configs, but not of that data or that start.
 
 A recipe names the corpus, the model and training presets, the overrides of their fields, the vocabulary
 size, the step budget and the task (``"mix"``, or ``"denoise"``: span denoising of the code corpus's rows,

@@ -3,7 +3,10 @@ sittings, with a checkpoint every few minutes (chapter 07 tells the story; the c
 
     python scripts/make_bundle.py --mix MIX --extra doctest=DOCTEST --out .bundle        # once
     nohup python scripts/long_run.py --bundle .bundle --recipe D-rebalanced --out /work/runs/long-d \\
-        --init-from artifacts/mix-slots --max-steps 20000 --threads 2 --stop-after-hours 2 > long-d.log 2>&1 &
+        --init-from artifacts/mix-slots --max-steps 11200 --threads 2 --stop-after-hours 2 >> long-d.log 2>&1 &
+
+(``artifacts/mix-slots``, the warm start of the shipped ``mix-copy``, left the work tree when ``mix-copy``
+replaced it: ``git restore --source 575c0ae -- artifacts/mix-slots`` brings it back.)
 
 Run the same command again to continue: a run whose ``OUT/last`` exists resumes exactly (weights, optimizer,
 schedule, RNG and data position; ``codegen_lib.train.train(resume=True)``), so the cosine schedule spans every
