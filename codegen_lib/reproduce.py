@@ -78,31 +78,34 @@ def _read_json(path: Path) -> dict | None:
 def _infer_presets(model_config: Mapping, train_config: Mapping | None) -> tuple[str, str, dict]:
     """``(model preset, train preset, train overrides)`` of a saved checkpoint's configs.
 
-    The model preset is the one whose fields all match (vocabulary sizes aside). Train presets share recipes
-    (``small`` and ``improved`` are both AdamW + cosine + smoothing 0.1), so the train preset is the one whose
-    :data:`RECIPE_KEYS` match, preferring the model preset's name (the ``train`` command's default); the
-    fields that differ from it (lr, batch size, steps...) are returned as overrides.
+    The model preset is the most specific one whose fields all match (vocabulary sizes aside): ``copy`` is
+    ``improved`` plus ``copy_head`` and ``slots``, so a copy-head model is ``copy``. Train presets share
+    recipes (``small`` and ``improved`` are both AdamW + cosine + smoothing 0.1), so the train preset is one
+    whose :data:`RECIPE_KEYS` match: the model preset's name (the ``train`` command's default) if it is one,
+    else the name of a preset it extends (``copy`` -> ``improved``), else the one with the fewest differences; those differences (lr, batch size, steps...) are returned
+    as overrides.
     """
     from codegen_lib.config import PRESETS
     from codegen_lib.train import TRAIN_PRESETS, TrainConfig
 
     arch = {k: v for k, v in model_config.items() if k not in ("src_vocab_size", "tgt_vocab_size", "pad_id")}
-    model_preset = next((name for name, fields in PRESETS.items()
-                         if all(arch.get(k) == v for k, v in fields.items())), "custom")
+    matching = [name for name, fields in PRESETS.items() if all(arch.get(k) == v for k, v in fields.items())]
+    model_preset = max(matching, key=lambda name: len(PRESETS[name]), default="custom")
     if not train_config:
         return model_preset, "unknown", {}
-    candidates = []
-    for name in TRAIN_PRESETS:
+
+    def overrides_from(name: str) -> dict:
         preset = TrainConfig.preset(name).to_dict()
-        if all(train_config.get(k) == preset[k] for k in RECIPE_KEYS):
-            candidates.append(name)
+        return {k: v for k, v in train_config.items() if k not in NOT_RECIPE and k in preset and v != preset[k]}
+
+    candidates = [name for name in TRAIN_PRESETS
+                  if all(train_config.get(k) == TrainConfig.preset(name).to_dict()[k] for k in RECIPE_KEYS)]
     if not candidates:
         return model_preset, "custom", {}
-    train_preset = model_preset if model_preset in candidates else candidates[0]
-    preset = TrainConfig.preset(train_preset).to_dict()
-    overrides = {k: v for k, v in train_config.items()
-                 if k not in NOT_RECIPE and k in preset and v != preset[k]}
-    return model_preset, train_preset, overrides
+    # the model preset's own name first, then one named by a less specific preset it extends (copy -> improved)
+    train_preset = min(candidates, key=lambda name: (name != model_preset, name not in matching,
+                                                     len(overrides_from(name))))
+    return model_preset, train_preset, overrides_from(train_preset)
 
 
 def checkpoint_labels(checkpoint: str | os.PathLike, *, label: str, training_data: str | None = None,

@@ -132,6 +132,12 @@ def test_presets_are_inferred_with_overrides():
     assert reproduce._infer_presets(seed, TrainConfig.preset("seed").to_dict()) == ("seed", "seed", {})
     odd = {**seed, "d_model": 64}
     assert reproduce._infer_presets(odd, None) == ("custom", "unknown", {})
+    # the copy preset is improved + copy head + slots: the most specific match names it, and its training
+    # (improved's recipe, warm-up 300, batch 32) is the improved train preset, not small, which also matches
+    copy = ModelConfig.preset("copy", src_vocab_size=1000, tgt_vocab_size=1000).to_dict()
+    long = TrainConfig.preset("improved", warmup_steps=300, batch_size=32, max_steps=11200).to_dict()
+    assert reproduce._infer_presets(copy, long) == (
+        "copy", "improved", {"warmup_steps": 300, "batch_size": 32, "max_steps": 11200})
 
 
 # ---------------------------------------------------------------------------------------------------------------
