@@ -369,15 +369,25 @@ document.getElementById('f').addEventListener('load', function () {
 MACHINE_PATH = re.compile(r"(?<![\w.~<>/-])/(?:work|root|home|tmp|usr|opt|var|Users|content|mnt|srv)/[\w.-]+")
 
 
+# roots whose paths are flagged only when they exist here: a model's answer may name '/home/.txt'
+EXISTING_ONLY = ("/work/", "/root/", "/home/", "/usr/", "/opt/")
+
+
 def machine_paths(text):
-    """The build machine's absolute paths in a page's visible text (prose and outputs)."""
-    return MACHINE_PATH.findall(text) + re.findall(r"\S+/site-packages\S*", text)
+    """The build machine's absolute paths in a page's visible text (prose and outputs). Under the roots of
+    :data:`EXISTING_ONLY` a path counts when its first two components exist on this machine, so that code a
+    model wrote (``glob.glob('/home/.txt')``) is not mistaken for one; temporary and mount roots always count."""
+    found = [m for m in MACHINE_PATH.findall(text)
+             if not m.startswith(EXISTING_ONLY) or os.path.exists(m)]
+    return found + re.findall(r"\S+/site-packages\S*", text)
 
 
 def test_machine_path_pattern():
-    assert machine_paths("book model from the artifacts: /work/main/artifacts/mix-improved")
-    assert machine_paths("loaded /root/.cache/codegen_lib/book-tiny/best: 1 parameters")
+    repo = Path(__file__).resolve().parents[1]
+    assert machine_paths(f"book model from the artifacts: {repo}/artifacts/mix-improved")
+    assert machine_paths("loaded /tmp/tmpab12cd/book-tiny/best: 1 parameters")  # gone since, still counted
     assert machine_paths("at /usr/lib/python3/dist-packages/x.py and site-packages/y")
+    assert not machine_paths("print(glob.glob('/home/.txt'))")  # a model's answer, not this machine's path
     assert not machine_paths("artifacts/mix-improved/history.json, <cache>/book-tiny/best, ~/x")
     assert not machine_paths("it can write to /tmp. The shared/data/raw/xlcost files")
     assert not machine_paths("library code mined from the installed packages (site-packages)")
