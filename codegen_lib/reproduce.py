@@ -82,8 +82,8 @@ def _infer_presets(model_config: Mapping, train_config: Mapping | None) -> tuple
     ``improved`` plus ``copy_head`` and ``slots``, so a copy-head model is ``copy``. Train presets share
     recipes (``small`` and ``improved`` are both AdamW + cosine + smoothing 0.1), so the train preset is one
     whose :data:`RECIPE_KEYS` match: the model preset's name (the ``train`` command's default) if it is one,
-    else the name of a preset it extends (``copy`` -> ``improved``), else the one with the fewest differences; those differences (lr, batch size, steps...) are returned
-    as overrides.
+    else the name of a preset it extends (``copy`` -> ``improved``), else the one with the fewest differences;
+    those differences (lr, batch size, steps...) are returned as overrides.
     """
     from codegen_lib.config import PRESETS
     from codegen_lib.train import TRAIN_PRESETS, TrainConfig
@@ -94,12 +94,14 @@ def _infer_presets(model_config: Mapping, train_config: Mapping | None) -> tuple
     if not train_config:
         return model_preset, "unknown", {}
 
+    presets = {name: TrainConfig.preset(name).to_dict() for name in TRAIN_PRESETS}
+
     def overrides_from(name: str) -> dict:
-        preset = TrainConfig.preset(name).to_dict()
+        preset = presets[name]
         return {k: v for k, v in train_config.items() if k not in NOT_RECIPE and k in preset and v != preset[k]}
 
-    candidates = [name for name in TRAIN_PRESETS
-                  if all(train_config.get(k) == TrainConfig.preset(name).to_dict()[k] for k in RECIPE_KEYS)]
+    candidates = [name for name, preset in presets.items()
+                  if all(train_config.get(k) == preset[k] for k in RECIPE_KEYS)]
     if not candidates:
         return model_preset, "custom", {}
     # the model preset's own name first, then one named by a less specific preset it extends (copy -> improved)

@@ -247,7 +247,7 @@ def write_records(final: Path, record: dict, cfg, tcfg, out: Path, bundle: str, 
         "recipe_fields": record["recipe_fields"], "init_from": record["init_from"],
         "max_steps_changes": record.get("max_steps_changes", []),
         "machine": cpu_name(last.get("threads", threads)),
-        "model": cfg.to_dict(), "train": tcfg.to_dict(), "preset": "improved"}, indent=1)
+        "model": cfg.to_dict(), "train": tcfg.to_dict(), "train_preset": "improved"}, indent=1)
     atomic_write_json(final / "run.json", {
         "dataset": "mix", "data_dir": None, "max_rows": None, "canonicalized": bool(cfg.slots),
         "bundle": "scripts/make_bundle.py --mix <load_corpus('mix') saved> --extra doctest=<load_corpus('doctest')"

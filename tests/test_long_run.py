@@ -60,7 +60,7 @@ def test_a_finished_run_writes_the_records_a_shipped_model_needs(bundle, tmp_pat
     record = json.loads((final / "recipe.json").read_text())
     model_cfg, train_cfg = recipe_configs(load_recipe(final / "recipe.json"), record["model"]["src_vocab_size"])
     assert model_cfg.to_dict() == record["model"] and train_cfg.to_dict() == record["train"]
-    model, _, info = load_checkpoint(final)
+    model, _, _ = load_checkpoint(final)
     assert model.config.to_dict() == record["model"] and record["recipe_name"] == "C-copy"
     assert json.loads((final / "run.json").read_text())["dataset"] == "mix"
     shipped = json.loads((final / "long_run.json").read_text())
