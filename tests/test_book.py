@@ -373,12 +373,20 @@ MACHINE_PATH = re.compile(r"(?<![\w.~<>/-])/(?:work|root|home|tmp|usr|opt|var|Us
 EXISTING_ONLY = ("/work/", "/root/", "/home/", "/usr/", "/opt/")
 
 
+# the checkout and the folder that holds it, wherever they are (CI clones into /check/work/main): a page that
+# prints either shows the build machine's layout, whatever the root is called
+_REPO = Path(__file__).resolve().parents[1]
+_CHECKOUT_ROOTS = [str(p) for p in (_REPO, _REPO.parent) if len(p.parts) > 2]
+
+
 def machine_paths(text):
     """The build machine's absolute paths in a page's visible text (prose and outputs). Under the roots of
     :data:`EXISTING_ONLY` a path counts when its first two components exist on this machine, so that code a
     model wrote (``glob.glob('/home/.txt')``) is not mistaken for one; temporary and mount roots always count."""
     found = [m for m in MACHINE_PATH.findall(text)
              if not m.startswith(EXISTING_ONLY) or os.path.exists(m)]
+    found += [m.group(0) for root in _CHECKOUT_ROOTS
+              for m in re.finditer(rf"(?<![\w.~<>/-]){re.escape(root)}(?![\w.-])", text)]
     return found + re.findall(r"\S+/site-packages\S*", text)
 
 
@@ -391,6 +399,8 @@ def test_machine_path_pattern():
     assert not machine_paths("artifacts/mix-improved/history.json, <cache>/book-tiny/best, ~/x")
     assert not machine_paths("it can write to /tmp. The shared/data/raw/xlcost files")
     assert not machine_paths("library code mined from the installed packages (site-packages)")
+    assert machine_paths(f"read from {_REPO.parent}/shared/data")  # the checkout's folder, whatever its root
+    assert not machine_paths(f"see {_REPO.name}/artifacts")
 
 
 @pytest.mark.browser
