@@ -383,9 +383,20 @@ def cmd_results(args: argparse.Namespace) -> int:
             raise ValueError(f"{path} is not a results.json written by `reproduce` (no 'results' list)")
         rows.extend(found)
         examples.update(body.get("mbpp_side_by_side") or {})
-    paths = write_results_table(rows, args.out, side_by_side_examples=examples)
-    print(f"wrote {paths['json']} and {paths['markdown']} ({len(rows)} rows)")
+    # a re-run replaces its row: the same label, set and decoding in a later file wins, in the earlier place
+    merged: dict[str, dict] = {}
+    for row in rows:
+        merged[_row_key(row)] = row
+    replaced = len(rows) - len(merged)
+    paths = write_results_table(list(merged.values()), args.out, side_by_side_examples=examples)
+    print(f"wrote {paths['json']} and {paths['markdown']} ({len(merged)} rows"
+          + (f"; {replaced} replaced by a later file's re-run" if replaced else "") + ")")
     return 0
+
+
+def _row_key(row: dict) -> str:
+    """What makes two results rows the same measurement: the model's label, the set and the decoding."""
+    return json.dumps([row.get("label"), row.get("eval_set"), row.get("decoding")], sort_keys=True)
 
 
 def cmd_export_onnx(args: argparse.Namespace) -> int:

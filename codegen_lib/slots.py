@@ -15,8 +15,10 @@ The rule, stated once (``tests/test_slots.py`` checks each clause):
 
   Each distinct value gets one slot, typed by its form: ``num_i`` for a number, ``var_i`` for an
   identifier or a dotted name (``people``, ``os.path``), ``str_i`` for anything else. A backticked span
-  that looks like code (it holds one of ``( ) [ ] = ,``) is left as it is: it is code to write, not a
-  value to copy. At most :data:`MAX_SLOTS` values of each kind get slots; the rest stay in the text.
+  that looks like code (it holds one of ``( ) [ ] = ,``) gets no slot: it is code to write, not a value to
+  copy. Its backticks are dropped, because they are markup and not code: BPE would read ```reverse_string(s)```
+  as the pieces ``Ġ``` ``reverse`` ..., whose ``reverse`` has no leading space, and a copy head that copies
+  it after ``def`` writes ``defreverse_string(s):``. At most :data:`MAX_SLOTS` values of each kind get slots; the rest stay in the text.
   The span, quotes included, is replaced by the slot name.
 
 * **Code side** (:func:`canonicalize`). Through Python's tokenizer, where the code tokenizes:
@@ -122,7 +124,7 @@ def canonicalize_request(prompt: str) -> tuple[str, list[Slot]]:
         if not value.strip() or value != value.strip() and backticked:
             return m.group(0)
         if backticked and _CODE_LIKE & set(value):
-            return m.group(0)  # code to write, not a value to copy
+            return value  # code to write, not a value to copy: the backticks go (see the module's rule)
         name = slot_for(value, _kind(value))
         return m.group(0) if name is None else name
 

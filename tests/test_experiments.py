@@ -175,6 +175,14 @@ def test_results_command_merges_files(suite_rows, tmp_path, capsys):
     assert main(["results", str(a), str(b), "--out", str(tmp_path / "all")]) == 0
     merged = json.loads((tmp_path / "all" / "results.json").read_text())["results"]
     assert [r["eval_set"] for r in merged] == [r["eval_set"] for r in suite_rows]
+    # a re-run of one row (same label, set and decoding) in a later file replaces it, in its place
+    rerun = json.loads(json.dumps(suite_rows[0]))
+    rerun["metrics"] = {**rerun["metrics"], "bleu": 99.0}
+    c = experiments.write_results_table([rerun], tmp_path / "c")["json"]
+    assert main(["results", str(tmp_path / "all" / "results.json"), str(c), "--out", str(tmp_path / "re")]) == 0
+    assert "1 replaced" in capsys.readouterr().out
+    again = json.loads((tmp_path / "re" / "results.json").read_text())["results"]
+    assert len(again) == len(merged) and again[0]["metrics"]["bleu"] == 99.0 and again[1:] == merged[1:]
     (tmp_path / "bad.json").write_text("{}")
     assert main(["results", str(tmp_path / "bad.json"), "--out", str(tmp_path / "x")]) == 2
     assert "no 'results' list" in capsys.readouterr().err

@@ -21,8 +21,20 @@ def test_request_slots_are_typed_by_value_form():
 
 
 def test_apostrophes_and_code_like_backticks_are_not_slots():
-    prompt, slots = canonicalize_request("don't touch `f(x)` or the user's list")
-    assert slots == [] and prompt == "don't touch `f(x)` or the user's list"
+    # a code-like span loses its backticks (markup, not code), and a number inside it stays
+    prompt, slots = canonicalize_request("don't touch `f(x)` or `range(3)` or the user's list")
+    assert slots == [] and prompt == "don't touch f(x) or range(3) or the user's list"
+
+
+def test_a_code_like_span_reads_as_the_same_pieces_as_without_backticks():
+    """After ``def`` the model copied the piece that followed a backtick (``reverse``, no leading space) and
+    wrote ``defreverse_string(s):``; without the backticks the name is read with its leading space."""
+    from codegen_lib.tokenizer import train_tokenizer
+
+    texts = ["Write a function reverse_string(s) that returns s reversed.", "def reverse_string(s):"] * 50
+    tok = train_tokenizer(texts, vocab_size=300, min_frequency=2)
+    with_ticks, _ = canonicalize_request("Write a function `reverse_string(s)` that returns s reversed.")
+    assert tok.encode(with_ticks) == tok.encode(texts[0])
 
 
 def test_same_value_same_slot_and_limit_per_kind():

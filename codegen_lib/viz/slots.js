@@ -43,7 +43,7 @@ var cgSlots = (function () {
       var backticked = m[1] !== undefined;
       var value = backticked ? m[1] : (m[2] !== undefined ? m[2] : m[3]);
       if (!pyStrip(value) || (value !== pyStrip(value) && backticked)) return m[0];
-      if (backticked && /[()[\]=,]/.test(value)) return m[0];  // code to write, not a value to copy
+      if (backticked && /[()[\]=,]/.test(value)) return value;  // code to write: the backticks go
       var name = slotFor(value, kindOf(value));
       return name === null ? m[0] : name;
     }
