@@ -151,15 +151,27 @@ def _corpus(recipe: Mapping[str, Any], data_dir, cache: Path):
     return corpus
 
 
-def _tokenizer(corpus, vocab_size: int, cache: Path):
+def _reads_slots(recipe: Mapping[str, Any]) -> bool:
+    """Whether the recipe's model reads slot-canonicalized requests (``ModelConfig.slots``)."""
+    from codegen_lib.config import PRESETS
+
+    return bool(recipe["model"].get("slots", PRESETS[recipe["preset"]].get("slots", False)))
+
+
+def _tokenizer(corpus, vocab_size: int, cache: Path, *, slots: bool = False):
+    """The recipe's BPE, trained once on the corpus's training split; a slots model's also holds the slot
+    tokens and learns from the canonicalized texts (cached apart, as ``tok-<V>-slots``)."""
+    from codegen_lib.slots import SLOT_TOKENS, canonicalize_rows
     from codegen_lib.tokenizer import load_tokenizer, train_tokenizer
 
-    tok_dir = cache / f"tok-{vocab_size}"
+    tok_dir = cache / (f"tok-{vocab_size}-slots" if slots else f"tok-{vocab_size}")
     if (tok_dir / "tokenizer.json").is_file() or (tok_dir / "config.json").is_file():
         return load_tokenizer(tok_dir)
     t0 = time.perf_counter()
-    texts = [t for col in ("prompt", "code") for t in corpus["train"][col]]
-    tokenizer = train_tokenizer(texts, vocab_size=vocab_size)
+    rows = canonicalize_rows(corpus["train"]) if slots else corpus["train"]
+    texts = [r[col] for col in ("prompt", "code") for r in rows] if slots else \
+        [t for col in ("prompt", "code") for t in rows[col]]
+    tokenizer = train_tokenizer(texts, vocab_size=vocab_size, added_tokens=SLOT_TOKENS if slots else ())
     tokenizer.save(tok_dir)
     print(f"tokenizer {vocab_size}: trained in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     return tokenizer
@@ -196,7 +208,7 @@ def train_recipe(recipe: Mapping[str, Any], out: str | Path, *, data_dir: str | 
     data_dir = data_dir if data_dir is not None else shared_data_dir()
     cache = Path(cache_dir)
     corpus = _corpus(recipe, data_dir, cache)
-    tokenizer = _tokenizer(corpus, recipe["vocab_size"], cache)
+    tokenizer = _tokenizer(corpus, recipe["vocab_size"], cache, slots=_reads_slots(recipe))
     model_cfg, train_cfg = recipe_configs(recipe, tokenizer.vocab_size)
     out = Path(out)
     resume = (out / "last" / "config.json").is_file()

@@ -52,7 +52,7 @@ import tokenize
 from dataclasses import dataclass, field
 
 __all__ = ["Slot", "Canonical", "MAX_SLOTS", "KINDS", "SLOT_TOKENS", "canonicalize_request", "canonicalize",
-           "restore", "is_slot_token"]
+           "canonicalize_rows", "restore", "is_slot_token"]
 
 KINDS = ("var", "str", "num")  # the three slot types
 MAX_SLOTS = 8  # slots per kind: var_0 .. var_7, str_0 .. str_7, num_0 .. num_7
@@ -313,3 +313,14 @@ def canonicalize(prompt: str, code: str | None = None) -> Canonical:
     if restore(new_code, slots) != code:
         return Canonical(prompt, code, [], ok=False)
     return Canonical(new_prompt, new_code, slots)
+
+
+def canonicalize_rows(rows) -> list[dict]:
+    """Every ``{"prompt", "code", ...}`` row canonicalized (:func:`canonicalize`); a row whose round trip fails
+    stays as it is. ``train.train`` trains a slots model on these (chapter 07), so that the model learns from
+    requests in the form ``generate`` gives it. Rows already canonicalized come back unchanged."""
+    out = []
+    for row in rows:
+        c = canonicalize(row["prompt"], row["code"])
+        out.append({**row, "prompt": c.prompt, "code": c.code})
+    return out

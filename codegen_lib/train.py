@@ -315,7 +315,10 @@ def train(model_cfg, train_cfg: TrainConfig, tokenizer, train_ds, val_ds, out_di
     """Train a Transformer with teacher forcing; write checkpoints and history to ``out_dir`` (chapter 07).
 
     Args:
-        model_cfg: a ``ModelConfig``; its vocab sizes must equal ``tokenizer.vocab_size``.
+        model_cfg: a ``ModelConfig``; its vocab sizes must equal ``tokenizer.vocab_size``. With ``slots``
+            set, the rows are slot-canonicalized here (``slots.canonicalize_rows``: rows that already are
+            come back unchanged), as ``generate`` canonicalizes requests, and the tokenizer must hold the
+            slot tokens.
         train_cfg: a :class:`TrainConfig`.
         tokenizer: a ``CodeTokenizer`` (saved into every checkpoint).
         train_ds, val_ds: datasets (or lists of dicts) with ``prompt`` and ``code`` columns; ``val_ds`` may
@@ -394,6 +397,14 @@ class _Run:
                                  "src_vocab_size=tok.vocab_size, tgt_vocab_size=tok.vocab_size)")
         if len(train_ds) == 0:
             raise ValueError("train_ds is empty: nothing to train on")
+        if getattr(model_cfg, "slots", False):  # the model reads slot-canonicalized requests (chapter 02)
+            from codegen_lib.slots import canonicalize_rows
+
+            if not getattr(tokenizer, "slot_ids", []):
+                raise ValueError("model_cfg.slots is set but the tokenizer has no slot tokens: train it with "
+                                 "train_tokenizer(texts, added_tokens=codegen_lib.slots.SLOT_TOKENS)")
+            train_ds = canonicalize_rows(train_ds)  # as generate() will read them
+            val_ds = None if val_ds is None else canonicalize_rows(val_ds)
         run.last_dir = out_dir / "last"
         recover_checkpoint_dir(run.last_dir)
         if resume and not (run.last_dir / "config.json").is_file():

@@ -6,8 +6,9 @@ only), and one byte-level BPE tokenizer with the slot tokens.
 
 ``rows.jsonl.gz`` holds one JSON object per distinct row: ``source``, ``split`` (``train``,
 ``validation``, ``test`` or ``everyday``), ``prompt``, ``code``, ``tests``, ``id``; plus ``canon`` =
-[prompt, code] where canonicalization found slots and round-tripped, ``code_detok`` (and
-``canon_detok``) for XLCoST/GfG rows. ``meta.json`` counts rows per source and split, slotted rows, and
+[prompt, code] where canonicalization changed the row (found slots, or dropped the backticks around a code
+span) and round-tripped, ``code_detok`` (and ``canon_detok``) for XLCoST/GfG rows. ``meta.json`` counts rows
+per source and split, slotted rows, rows whose only change is the dropped backticks (``unbackticked``), and
 round-trip failures (rows kept as they are, never dropped).
 """
 
@@ -106,15 +107,15 @@ def main(argv=None) -> int:
         c = canonicalize(r["prompt"], r["code"])
         if not c.ok:
             stats[f"{r['source']}/roundtrip_failed"] += 1
-        elif c.slots:
+        elif c.slots or c.prompt != r["prompt"]:  # slots, or a code span's backticks dropped
             r["canon"] = [c.prompt, c.code]
-            stats[f"{r['source']}/slotted"] += 1
+            stats[f"{r['source']}/slotted" if c.slots else f"{r['source']}/unbackticked"] += 1
         d = detok(r)
         if d is not None:
             r["code_detok"] = d
             stats[f"{r['source']}/detokenized"] += 1
             cd = canonicalize(r["prompt"], d)
-            if cd.ok and cd.slots:
+            if cd.ok and (cd.slots or cd.prompt != r["prompt"]):
                 r["canon_detok"] = [cd.prompt, cd.code]
     texts = []
     for r in rows:

@@ -26,6 +26,11 @@ def test_detok_renames_f_gold_after_the_title():
     assert mb.detok({"source": "conala", "prompt": "x", "code": "x = 1"}) is None
 
 
+# no value to slot, but a code span whose backticks canonicalization drops: the bundle keeps that form too
+CODE_SPAN_ROW = {"prompt": "call `setup(app)` first", "code": "setup(app)", "source": "django", "id": "django-span",
+                 "tests": "", "entry_point": ""}
+
+
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     from datasets import Dataset, DatasetDict
@@ -37,7 +42,7 @@ def bundle(tmp_path_factory):
                  "source": src, "id": f"{src}-{i}", "tests": tests, "entry_point": ""} for i in range(n)]
 
     dd = DatasetDict({
-        "train": Dataset.from_list(rows("conala", 24) + rows("django", 8) + rows("code", 8)),
+        "train": Dataset.from_list(rows("conala", 24) + rows("django", 8) + rows("code", 8) + [CODE_SPAN_ROW]),
         "validation_conala": Dataset.from_list(rows("conala", 4)),
         "validation_django": Dataset.from_list(rows("django", 4)),
         "validation_mbpp": Dataset.from_list(rows("mbpp", 2, tests="assert True")),
@@ -52,8 +57,10 @@ def test_bundle_holds_canonical_forms_and_counts(bundle):
     assert meta["counts"]["conala/train"] == 24 and meta["counts"]["conala/slotted"] == 24 + 4
     import gzip
 
-    first = json.loads(gzip.open(bundle / "rows.jsonl.gz", "rt").readline())
-    assert first["canon"] == ["sort the list var_0 by key var_1", "sorted(var_0, key=lambda d: d['var_1'])"]
+    rows = [json.loads(line) for line in gzip.open(bundle / "rows.jsonl.gz", "rt")]
+    assert rows[0]["canon"] == ["sort the list var_0 by key var_1", "sorted(var_0, key=lambda d: d['var_1'])"]
+    span = next(r for r in rows if r["id"] == "django-span")
+    assert span["canon"] == ["call setup(app) first", "setup(app)"] and meta["counts"]["django/unbackticked"] == 1
 
 
 def test_gpu_run_on_cpu_tiny(bundle, tmp_path, monkeypatch):

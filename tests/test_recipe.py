@@ -114,6 +114,20 @@ def test_train_mix_script_is_codegen_train_recipe(mix_cache, tmp_path, capsys):
     assert (out / "last" / "model.safetensors").read_bytes() == before
 
 
+def test_a_slots_recipe_gets_a_slot_tokenizer_and_canonical_rows(mix_cache, tmp_path):
+    """``--set model.slots=true`` (or the copy preset): the tokenizer holds the slot tokens (cached apart
+    from the plain one) and the run trains on canonicalized rows, so generate() reads what it learned."""
+    from codegen_lib.checkpoint import load_checkpoint
+    from codegen_lib.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--recipe", "mix", "--cache", str(mix_cache), "--out", str(out), "--max-steps", "1",
+                 *TINY, "--set", "model.slots=true"]) == 0
+    model, tok, _ = load_checkpoint(out / "last")
+    assert model.config.slots and len(tok.slot_ids) == 24 and len(tok.encode("var_0")) == 1
+    assert (mix_cache / "tok-300-slots").is_dir() and not (mix_cache / "tok-300").exists()
+
+
 def test_recipe_refuses_options_it_would_ignore(tmp_path, capsys):
     from codegen_lib.cli import main
 

@@ -259,6 +259,34 @@ def test_vocab_mismatch_is_refused(tok, tmp_path):
         train(model_cfg(tok), tiny_cfg(), tok, TRAIN_ROWS, VAL_ROWS, tmp_path / "run", resume=True)
 
 
+def test_a_slots_model_trains_on_canonicalized_rows(tmp_path):
+    """A model that reads slot-canonicalized requests (ModelConfig.slots) learns from them in that form, as
+    generate() will give them; a tokenizer without the slot tokens is refused."""
+    from codegen_lib.batching import Seq2SeqCollator
+    from codegen_lib.slots import SLOT_TOKENS
+
+    rows = [{"prompt": f"sort `people{i}` by 'age'", "code": f"sorted(people{i}, key=lambda d: d['age'])"}
+            for i in range(8)]
+    texts = [r[k] for r in rows for k in ("prompt", "code")]
+    slot_tok = train_tokenizer(texts, vocab_size=300, added_tokens=SLOT_TOKENS)
+    cfg = ModelConfig.preset("tiny", src_vocab_size=slot_tok.vocab_size, tgt_vocab_size=slot_tok.vocab_size,
+                             slots=True)
+    seen = []
+    collate = Seq2SeqCollator(slot_tok, cfg.max_src_len, cfg.max_tgt_len)
+
+    def recording(batch):
+        seen.extend(batch)
+        return collate(batch)
+
+    train(cfg, tiny_cfg(max_steps=2, batch_size=4), slot_tok, rows, None, tmp_path / "run", collate_fn=recording)
+    assert seen and {r["prompt"] for r in seen} == {"sort var_0 by var_1"}
+    assert {r["code"] for r in seen} == {"sorted(var_0, key=lambda d: d['var_1'])"}
+    plain = train_tokenizer(texts, vocab_size=300)
+    bad = ModelConfig.preset("tiny", src_vocab_size=plain.vocab_size, tgt_vocab_size=plain.vocab_size, slots=True)
+    with pytest.raises(ValueError, match="no slot tokens"):
+        train(bad, tiny_cfg(), plain, rows, None, tmp_path / "bad")
+
+
 # ---------------------------------------------------------------------------------------------- checkpoints
 
 
