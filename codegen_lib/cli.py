@@ -281,7 +281,8 @@ def _add_reproduce_parsers(sub) -> None:
         help="merge results.json files into one results table",
         description="Read the rows of one or more results.json files written by `reproduce` (e.g. two "
                     "checkpoints evaluated in parallel) and write OUT/results.json and OUT/results.md.")
-    s.add_argument("files", nargs="+", metavar="RESULTS_JSON", help="results.json files (their rows are concatenated; a row with the same label, set and "
+    s.add_argument("files", nargs="+", metavar="RESULTS_JSON",
+                   help="results.json files (their rows are concatenated; a row with the same label, set and "
                         "decoding as an earlier file's replaces it)")
     s.add_argument("--out", required=True, help="output directory")
 

@@ -16,9 +16,10 @@ The rule, stated once (``tests/test_slots.py`` checks each clause):
   Each distinct value gets one slot, typed by its form: ``num_i`` for a number, ``var_i`` for an
   identifier or a dotted name (``people``, ``os.path``), ``str_i`` for anything else. A backticked span
   that looks like code (it holds one of ``( ) [ ] = ,``) gets no slot: it is code to write, not a value to
-  copy. Its backticks are dropped, because they are markup and not code: BPE would read ```reverse_string(s)```
-  as the pieces ``Ġ``` ``reverse`` ..., whose ``reverse`` has no leading space, and a copy head that copies
-  it after ``def`` writes ``defreverse_string(s):``. At most :data:`MAX_SLOTS` values of each kind get slots; the rest stay in the text.
+  copy. Its backticks are dropped, because they are markup and not code: with them, BPE reads the request
+  ``a function `reverse_string(s)` `` as the pieces ``Ġ``` then ``reverse`` (no leading space), and a copy
+  head that copies that piece after ``def`` writes ``defreverse_string(s):``. At most :data:`MAX_SLOTS`
+  values of each kind get slots; the rest stay in the text.
   The span, quotes included, is replaced by the slot name.
 
 * **Code side** (:func:`canonicalize`). Through Python's tokenizer, where the code tokenizes:
