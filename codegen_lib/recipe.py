@@ -153,9 +153,9 @@ def _corpus(recipe: Mapping[str, Any], data_dir, cache: Path):
 
 def _reads_slots(recipe: Mapping[str, Any]) -> bool:
     """Whether the recipe's model reads slot-canonicalized requests (``ModelConfig.slots``)."""
-    from codegen_lib.config import PRESETS
+    from codegen_lib.config import ModelConfig
 
-    return bool(recipe["model"].get("slots", PRESETS[recipe["preset"]].get("slots", False)))
+    return ModelConfig.preset(recipe["preset"], **recipe["model"]).slots
 
 
 def _tokenizer(corpus, vocab_size: int, cache: Path, *, slots: bool = False):
@@ -168,9 +168,11 @@ def _tokenizer(corpus, vocab_size: int, cache: Path, *, slots: bool = False):
     if (tok_dir / "tokenizer.json").is_file() or (tok_dir / "config.json").is_file():
         return load_tokenizer(tok_dir)
     t0 = time.perf_counter()
-    rows = canonicalize_rows(corpus["train"]) if slots else corpus["train"]
-    texts = [r[col] for col in ("prompt", "code") for r in rows] if slots else \
-        [t for col in ("prompt", "code") for t in rows[col]]
+    prompts, codes = corpus["train"]["prompt"], corpus["train"]["code"]
+    if slots:  # the texts the model will read: train() canonicalizes a slots model's rows the same way
+        rows = canonicalize_rows({"prompt": p, "code": c} for p, c in zip(prompts, codes))
+        prompts, codes = [r["prompt"] for r in rows], [r["code"] for r in rows]
+    texts = [*prompts, *codes]
     tokenizer = train_tokenizer(texts, vocab_size=vocab_size, added_tokens=SLOT_TOKENS if slots else ())
     tokenizer.save(tok_dir)
     print(f"tokenizer {vocab_size}: trained in {time.perf_counter() - t0:.0f}s", file=sys.stderr)

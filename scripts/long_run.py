@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+TRAIN_PRESET = "improved"  # the training recipe every long run uses (AdamW, cosine, smoothing 0.1)
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -152,7 +153,7 @@ def main(argv=None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
-    tcfg = TrainConfig.preset("improved", max_steps=args.max_steps, epochs=100_000, patience=None,
+    tcfg = TrainConfig.preset(TRAIN_PRESET, max_steps=args.max_steps, epochs=100_000, patience=None,
                               batch_size=args.batch_size, lr=args.lr, warmup_steps=args.warmup, progress=False,
                               eval_every=args.eval_every, save_every=args.save_every, num_workers=0,
                               mixed_precision="no", seed=args.seed)
@@ -247,7 +248,7 @@ def write_records(final: Path, record: dict, cfg, tcfg, out: Path, bundle: str, 
         "recipe_fields": record["recipe_fields"], "init_from": record["init_from"],
         "max_steps_changes": record.get("max_steps_changes", []),
         "machine": cpu_name(last.get("threads", threads)),
-        "model": cfg.to_dict(), "train": tcfg.to_dict(), "train_preset": "improved"}, indent=1)
+        "model": cfg.to_dict(), "train": tcfg.to_dict(), "train_preset": TRAIN_PRESET}, indent=1)
     atomic_write_json(final / "run.json", {
         "dataset": "mix", "data_dir": None, "max_rows": None, "canonicalized": bool(cfg.slots),
         "bundle": "scripts/make_bundle.py --mix <load_corpus('mix') saved> --extra doctest=<load_corpus('doctest')"

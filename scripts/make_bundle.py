@@ -107,7 +107,7 @@ def main(argv=None) -> int:
         c = canonicalize(r["prompt"], r["code"])
         if not c.ok:
             stats[f"{r['source']}/roundtrip_failed"] += 1
-        elif c.slots or c.prompt != r["prompt"]:  # slots, or a code span's backticks dropped
+        elif c.prompt != r["prompt"]:  # slots, or a code span's dropped backticks, changed the request
             r["canon"] = [c.prompt, c.code]
             stats[f"{r['source']}/slotted" if c.slots else f"{r['source']}/unbackticked"] += 1
         d = detok(r)
@@ -115,7 +115,7 @@ def main(argv=None) -> int:
             r["code_detok"] = d
             stats[f"{r['source']}/detokenized"] += 1
             cd = canonicalize(r["prompt"], d)
-            if cd.ok and (cd.slots or cd.prompt != r["prompt"]):
+            if cd.ok and cd.prompt != r["prompt"]:
                 r["canon_detok"] = [cd.prompt, cd.code]
     texts = []
     for r in rows:

@@ -391,8 +391,7 @@ def machine_paths(text):
 
 
 def test_machine_path_pattern():
-    repo = Path(__file__).resolve().parents[1]
-    assert machine_paths(f"book model from the artifacts: {repo}/artifacts/mix-improved")
+    assert machine_paths(f"book model from the artifacts: {_REPO}/artifacts/mix-improved")
     assert machine_paths("loaded /tmp/tmpab12cd/book-tiny/best: 1 parameters")  # gone since, still counted
     assert machine_paths("at /usr/lib/python3/dist-packages/x.py and site-packages/y")
     assert not machine_paths("print(glob.glob('/home/.txt'))")  # a model's answer, not this machine's path
